@@ -1,0 +1,3 @@
+"""Forge: from raw data to a trained language model on your own machine."""
+
+__version__ = "0.1.0"
