@@ -37,7 +37,10 @@ class DataConfig(Section):
 
 class PreprocessingConfig(Section):
     seed: int = Field(0, description="Seed for every random choice in `forge prepare`.")
-    validation_split: float = Field(
-        0.05, ge=0, lt=1, description="Fraction of rows for validation."
+    dedup: DedupConfig = Field(
+        default_factory=DedupConfig, description="Deduplication (before splitting)."
     )
-    test_split: float = Field(0.0, ge=0, lt=1, description="Fraction of rows for test.")
+    split: SplitConfig = Field(
+        default_factory=SplitConfig, description="Train / validation / test split."
+    )
+    packing: PackingConfig = Field(default_factory=PackingConfig, description="Sequence packing.")
