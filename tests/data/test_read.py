@@ -146,7 +146,7 @@ def test_parquet_and_text(tmp_path):
 def test_empty_files(tmp_path):
     for name in ("e.jsonl", "e.json", "e.csv", "e.txt"):
         (tmp_path / name).write_bytes(b"")
-    assert records(tmp_path / "e.jsonl") == []
+    assert bad(records(tmp_path / "e.jsonl")) == [(1, "empty_file")]
     assert bad(records(tmp_path / "e.json")) == [(1, "empty_file")]
     assert bad(records(tmp_path / "e.csv")) == [(1, "empty_file")]
     assert bad(records(tmp_path / "e.txt")) == [(1, "empty_file")]

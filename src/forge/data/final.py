@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 
+from forge.data.model_side import eot_id
 from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -94,7 +95,7 @@ def _token_split(
     index = {
         "dtype": np.dtype(dtype).name,
         "vocab_size": tok.vocab_size,
-        "eot_id": tok.eos_id,
+        "eot_id": eot_id(tok),
         "shards": shards,
     }
     atomic_write_bytes(folder / "index.json", orjson.dumps(index, option=orjson.OPT_INDENT_2))

@@ -38,6 +38,19 @@ def load_template(model: ModelConfig) -> Any:
     return resolve_template(model)
 
 
+_EOT_NAMES = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<|eos|>")
+
+
+def eot_id(tok: Any) -> int | None:
+    """The id that ends a pretraining document: a token named end-of-text when the vocabulary
+    has one (a chat tokenizer's eos is often the end of a turn, not of a text), else eos."""
+    for name in _EOT_NAMES:
+        i = tok.tokenizer.token_to_id(name)
+        if i is not None:
+            return i
+    return tok.eos_id
+
+
 def save_tokenizer(tok: Any, out_dir: Path) -> None:
     """Keep the tokenizer the data was tokenized with next to the data."""
     out_dir.mkdir(parents=True, exist_ok=True)

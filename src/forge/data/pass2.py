@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from forge.data.globalstep import read_range
+from forge.data.model_side import eot_id
 from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
 from forge.data.shardio import Ctx, begin, commit, shard_dir, stage_counts
 
@@ -137,7 +138,7 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     truncated = 0
     chat = plan.kind == "chat"
     parts: Any = _ChatParts(tmp) if chat else _TokenParts(tmp, token_dtype(tok.vocab_size))
-    eot = tok.eos_id
+    eot = eot_id(tok)
     max_tokens = ctx.max_tokens
 
     rid_col = records.read(columns=["row_id"])["row_id"]
@@ -241,7 +242,8 @@ def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, 
 
 
 def _encode_text(tok, items, pre, max_tokens, eot, rejects) -> tuple[list, int]:
-    encs = tok.tokenizer.encode_batch([it[0].text for it in items], add_special_tokens=False)
+    encode = getattr(tok.tokenizer, "encode_batch_fast", tok.tokenizer.encode_batch)  # no offsets
+    encs = encode([it[0].text for it in items], add_special_tokens=False)
     kept, trunc = [], 0
     limit = pre.filters.max_tokens  # documents longer than the context are normal in pretraining
     for (_, _, path, line, rid), enc in zip(items, encs, strict=False):

@@ -126,7 +126,9 @@ def prepare(
         atomic_write_bytes(
             run_file, orjson.dumps({"inputs": mf.digest(inputs), "config": cfg_hash})
         )
-    if plan.kind == "pretrain" and tok.eos_id is None:
+    from forge.data.model_side import eot_id
+
+    if plan.kind == "pretrain" and eot_id(tok) is None:
         raise ForgeError(
             "the tokenizer has no end-of-text token to separate documents",
             "add one (e.g. <|endoftext|>) to the tokenizer, or set model.special_tokens.eos",

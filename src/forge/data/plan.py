@@ -180,6 +180,9 @@ def build_plan(data: DataConfig, pre: PreprocessingConfig, base: Path | None = N
                     "use auto or one of: " + ", ".join(FORMATS),
                 )
             det = Detection(src.format, 1.0, ["set in the config"], len(sample))
+        elif not sample:
+            # nothing readable: the run goes on, and the file's errors land in rejected.jsonl
+            det = Detection("empty", 0.0, ["no readable rows"], 0)
         else:
             try:
                 det = detect_format(sample)
@@ -203,7 +206,8 @@ def build_plan(data: DataConfig, pre: PreprocessingConfig, base: Path | None = N
         )
     kind = pre.kind
     if kind == "auto":
-        kind = "pretrain" if all(s.format == "text" for s in sources) else "chat"
+        formats = {s.format for s in sources} - {"empty"}
+        kind = "pretrain" if formats == {"text"} else "chat"
     if kind == "chat" and any(s.format == "text" for s in sources):
         bad = next(s for s in sources if s.format == "text")
         raise ForgeError(

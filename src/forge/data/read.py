@@ -203,6 +203,8 @@ def _iter_lines(
                     pos = f.tell()
                 continue
             if not raw:
+                if line == 1 and start == 0 and end is None:
+                    yield 0, 1, RawError("empty_file", "the file is empty")
                 break
             pos += len(raw)
             if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
