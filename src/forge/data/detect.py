@@ -95,13 +95,17 @@ def detect_format(sample: Iterable[Any]) -> Detection:
     keys: Counter[str] = Counter()
     n = 0
     for obj in sample:
+        if not isinstance(obj, dict):
+            continue  # rejected later as not_an_object; it says nothing about the format
         n += 1
         for fmt in row_formats(obj):
             counts[fmt] += 1
-        if isinstance(obj, dict):
-            keys.update(obj.keys())
+        keys.update(obj.keys())
     if n == 0:
-        raise ForgeError("no readable rows to detect the format from", "check the source path")
+        raise ForgeError(
+            "no JSON objects among the sampled rows to detect the format from",
+            "check the source path, or set `format:` on the source",
+        )
     ranked = counts.most_common()
     cols = ", ".join(k for k, _ in keys.most_common(12)) or "none"
     if not ranked:
