@@ -11,7 +11,7 @@ split, template, tokenize, labels, Parquet per split); the peer does less: load_
 map(apply_chat_template + tokenizer, num_proc=workers), to_parquet, without labels. Both run
 as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge.
 
-rss: peak resident memory of the whole forge process tree (main + workers, summed) at two
+rss: peak resident memory (PSS) of the whole forge process tree (main + workers, summed) at two
 input sizes. memlimit: forge under an address-space limit (prlimit --as) smaller than the
 input file. Figures print last.
 """
@@ -120,7 +120,7 @@ def _forge_config(data: Path, model: Path, out: Path, workers: int) -> Path:
 
 
 def _measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in bytes of the process tree, summed)."""
+    """(wall seconds, peak memory in bytes of the process tree: the sum of each process's PSS)."""
     import psutil
 
     t0 = time.perf_counter()
@@ -129,8 +129,9 @@ def _measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     peak = 0
     while proc.poll() is None:
         try:
-            rss = ps.memory_info().rss + sum(
-                c.memory_info().rss for c in ps.children(recursive=True)
+            # PSS: pages shared by forked workers are counted once, not once per process
+            rss = ps.memory_full_info().pss + sum(
+                c.memory_full_info().pss for c in ps.children(recursive=True)
             )
             peak = max(peak, rss)
         except psutil.Error:

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forge.data.model_side import eot_id
 from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
 
 SPLIT_ORDER = ("train", "validation", "test")
+ROW_GROUP = 8192
 
 
 def ordered_splits(names: set[str]) -> list[str]:
@@ -45,21 +47,26 @@ def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> l
     tmp = out / f"{split}.parquet.tmp"
     files = [target.name]
     if ctx.pre.packing.enabled:
-        import pyarrow as pa
-
         from forge.data.pack import pack_table
 
         table = pa.concat_tables(pq.read_table(p) for p in parts)
         pq.write_table(pack_table(table, ctx.max_tokens or ctx.model.max_length), tmp)
     else:
-        writer = None
+        # row groups of about ROW_GROUP rows whatever the shard sizes: memory holds one
+        writer, buf, held = None, [], 0
         for p in parts:
             pf = pq.ParquetFile(p)
             for g in range(pf.num_row_groups):
                 t = pf.read_row_group(g)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, t.schema)
-                writer.write_table(t)
+                buf.append(t)
+                held += t.num_rows
+                if held >= ROW_GROUP:
+                    writer.write_table(pa.concat_tables(buf))
+                    buf, held = [], 0
+        if buf:
+            writer.write_table(pa.concat_tables(buf))
         if writer is not None:
             writer.close()
     tmp.replace(target)

@@ -21,7 +21,6 @@ import orjson
 from forge import __version__
 from forge.config.schema import ForgeConfig
 from forge.data import manifest as mf
-from forge.data.final import clear_outputs, concat_rejected, write_outputs
 from forge.data.plan import Plan, build_plan, expand
 from forge.data.shardio import Ctx, atomic_write_bytes, is_done, read_stats
 from forge.errors import ForgeError
@@ -116,6 +115,8 @@ def prepare(
         plan = build_plan(cfg.data, pre)
     # load the template and tokenizer before touching any output: a mistake there stops here
     tpl, tok = _model_hashes(cfg, plan.kind)
+    from forge.data.final import clear_outputs, concat_rejected, write_outputs
+
     if not resumed:
         if work.exists():
             shutil.rmtree(work)

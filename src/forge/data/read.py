@@ -186,6 +186,7 @@ def _iter_lines(
 ) -> Iterator[tuple[int, int, Any]]:
     utf8 = enc in ("utf-8", "utf-8-sig")
     line = first_line - 1
+    seen = False  # a non-blank line; a file without one is rejected as empty
     with open_binary(path) as f:
         if start:
             f.seek(start)
@@ -194,6 +195,7 @@ def _iter_lines(
             raw, too_long = _read_line(f)
             line += 1
             if too_long:
+                seen = True
                 yield (
                     line - 1,
                     line,
@@ -203,7 +205,7 @@ def _iter_lines(
                     pos = f.tell()
                 continue
             if not raw:
-                if line == 1 and start == 0 and end is None:
+                if not seen and start == 0 and end is None:
                     yield 0, 1, RawError("empty_file", "the file is empty")
                 break
             pos += len(raw)
@@ -212,6 +214,7 @@ def _iter_lines(
             stripped = raw.strip()
             if not stripped:
                 continue
+            seen = True
             if kind == "text-line":
                 text = _decode_line(raw.rstrip(b"\r\n"), enc)
                 yield line - 1, line, text if isinstance(text, RawError) else {"text": text}
