@@ -19,6 +19,7 @@ import xxhash
 
 DUP_SCHEMA = pa.schema([("row_id", pa.int64()), ("dup_of", pa.int64()), ("kind", pa.string())])
 SPLIT_SCHEMA = pa.schema([("row_id", pa.int64()), ("split", pa.string())])
+COPIES_SCHEMA = pa.schema([("row_id", pa.int64()), ("split", pa.string()), ("copies", pa.int32())])
 
 
 def _read_keys(key_files: list[Path], columns: list[str]) -> pa.Table:
@@ -65,10 +66,11 @@ def _fallback_splits(key_files: list[Path], removed: set[int], cfg: Any, seed: i
 
 
 def run_global(
-    key_files: list[Path], dedup_cfg: Any, split_cfg: Any, seed: int, work: Path
-) -> tuple[pa.Table, pa.Table, str]:
-    """(duplicates, splits sorted by row_id, which implementation ran)."""
+    key_files: list[Path], pre: Any, work: Path
+) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """(duplicates, splits sorted by row_id with a `copies` column, info for the manifest)."""
     work.mkdir(parents=True, exist_ok=True)
+    dedup_cfg, split_cfg, seed = pre.dedup, pre.split, pre.seed
     try:
         from forge.data.dedup import find_duplicates
         from forge.data.split import assign_splits
@@ -76,13 +78,29 @@ def run_global(
         dups = _fallback_duplicates(key_files, dedup_cfg)
         removed = set(dups["row_id"].to_pylist())
         splits = _fallback_splits(key_files, removed, split_cfg, seed)
-        return dups, splits, "built-in exact dedup + random split"
+        splits = splits.append_column("copies", pa.array(np.ones(splits.num_rows, np.int32)))
+        return dups, splits, {"implementation": "built-in exact dedup + random split"}
+    info: dict[str, Any] = {"implementation": "forge.data.dedup + forge.data.split"}
     dups = find_duplicates(key_files, dedup_cfg, work)
     splits = assign_splits(key_files, dups, split_cfg, seed, work)
     splits = splits.select(["row_id", "split"]).cast(SPLIT_SCHEMA)
+    balance_cfg = getattr(pre, "balance", None)
+    try:
+        from forge.data.split import balance
+    except ImportError:
+        balance = None
+    if balance is not None and balance_cfg is not None and balance_cfg.enabled:
+        splits = balance(splits, key_files, balance_cfg, seed).select(["row_id", "split", "copies"])
+        splits = splits.cast(COPIES_SCHEMA)
+    else:
+        splits = splits.append_column("copies", pa.array(np.ones(splits.num_rows, np.int32)))
+    if getattr(split_cfg, "check_leakage", False):
+        from forge.data.split import check_leakage
+
+        info["leakage"] = check_leakage(key_files, splits, dedup_cfg, work)
     splits = splits.take(pc.sort_indices(splits["row_id"]))
     dups = dups.select(["row_id", "dup_of", "kind"]).cast(DUP_SCHEMA)
-    return dups, splits, "forge.data.dedup + forge.data.split"
+    return dups, splits, info
 
 
 def write_decisions(dups: pa.Table, splits: pa.Table, work: Path) -> None:

@@ -82,7 +82,7 @@ def split_columns(split_cfg: Any) -> dict[str, str | None]:
     return {
         "stratum": first("stratify_by", "stratum_column", "stratify")
         or (generic if method == "stratified" else None),
-        "timestamp": first("timestamp_column", "time_column", "timestamp")
+        "timestamp": first("timestamp_field", "timestamp_column", "time_column", "timestamp")
         or (generic if method == "temporal" else None),
         "group": first("group_by", "group_column", "group")
         or (generic if method == "grouped" else None),
@@ -99,7 +99,14 @@ class KeyMaker:
             from forge.data import dedup as qd
         except ImportError:
             qd = None
+        try:
+            from forge.data.split import parse_timestamp as parse_ts
+        except ImportError:
+            parse_ts = parse_timestamp
+        self._parse_ts = parse_ts
         self._exact = getattr(qd, "exact_hash", None)
+        self._key_table = getattr(qd, "key_table", None)
+        self._content = getattr(qd, "content_text", None)
         self._minhasher = None
         if qd is not None and getattr(dedup_cfg, "near", False) and hasattr(qd, "MinHasher"):
             self._minhasher = qd.MinHasher(dedup_cfg)
@@ -109,7 +116,23 @@ class KeyMaker:
             return int(self._exact(text, self.dedup_cfg))
         return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
 
+    def _split_keys(self, recs: list[Conversation | TextDoc]) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for name in ("stratum", "timestamp", "group"):
+            col = self.cols[name]
+            vals = [r.meta.get(col) if col else None for r in recs]
+            if name == "timestamp":
+                out[name] = [self._parse_ts(v) for v in vals]
+            else:
+                out[name] = [None if v is None else str(v) for v in vals]
+        return out
+
     def table(self, row_ids: list[int], recs: list[Conversation | TextDoc], n_chars: list[int]):
+        if self._key_table is not None and self._content is not None:
+            texts = [self._content(r, self.dedup_cfg) for r in recs]
+            return self._key_table(
+                row_ids, texts, self.dedup_cfg, **self._split_keys(recs), hasher=self._minhasher
+            )
         texts = [dedup_text(r) for r in recs]
         cols: dict[str, Any] = {
             "row_id": pa.array(row_ids, pa.int64()),
@@ -125,11 +148,6 @@ class KeyMaker:
         else:
             cols["minhash"] = pa.nulls(len(texts), pa.list_(pa.uint32()))
         cols["n_chars"] = pa.array(n_chars, pa.int64())
-        for name in ("stratum", "timestamp", "group"):
-            col = self.cols[name]
-            vals = [r.meta.get(col) if col else None for r in recs]
-            if name == "timestamp":
-                cols[name] = pa.array([parse_timestamp(v) for v in vals], pa.int64())
-            else:
-                cols[name] = pa.array([None if v is None else str(v) for v in vals], pa.string())
+        for name, vals in self._split_keys(recs).items():
+            cols[name] = pa.array(vals, pa.int64() if name == "timestamp" else pa.string())
         return pa.table(cols)

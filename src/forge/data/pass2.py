@@ -155,6 +155,7 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     sp = read_range(work / "global" / "splits.parquet", lo, hi)
     sp_ids = sp["row_id"].to_numpy()
     sp_names = sp["split"].to_pylist()
+    sp_copies = sp["copies"].to_pylist()
 
     for batch in records.iter_batches(batch_size=BATCH):
         d = batch.to_pydict()
@@ -180,9 +181,11 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
             split = sp_names[pos]
             weight = plan.sources[f.source].weight
             n = copies(rid, weight, pre.seed) if split == "train" and weight != 1 else 1
+            n *= sp_copies[pos]  # class balancing (cap: 0, upsample: 2+)
             if n == 0:
                 counts["sample"]["rejected"] += 1
-                rejects.add(f.path, line, "sample", "sampled_out", f"source weight {weight}", rid)
+                why = f"source weight {weight}" if sp_copies[pos] else "class balancing (cap)"
+                rejects.add(f.path, line, "sample", "sampled_out", why, rid)
                 continue
             counts["sample"]["out"] += 1
             rec = record_from_bytes(raw, plan.kind)

@@ -154,10 +154,11 @@ def prepare(
 
             progress.note("global step: deduplication and splits")
             keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
-            dups, splits, impl = run_global(keys, pre.dedup, pre.split, pre.seed, gdir / "tmp")
+            dups, splits, info = run_global(keys, pre, gdir / "tmp")
             write_decisions(dups, splits, gdir)
-            atomic_write_bytes(gdir / "done", impl.encode())
-        impl = (gdir / "done").read_text()
+            shutil.rmtree(gdir / "tmp", ignore_errors=True)
+            atomic_write_bytes(gdir / "done", orjson.dumps(info, default=str))
+        info = orjson.loads((gdir / "done").read_bytes())
         s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress)
     finally:
         ex.close()
@@ -206,7 +207,7 @@ def prepare(
         ],
         "mask": pre.mask if plan.kind == "chat" else None,
         "max_tokens": max_tokens,
-        "global_step": impl,
+        "global_step": info,
         "counts": _counts(s1, s2),
         "rejected": n_rejected,
         "repairs": {
