@@ -60,13 +60,18 @@ def _spec(entry: dict[str, Any]) -> ModelSpec:
         moe_intermediate_size=int(shape.get("moe_intermediate", 0)),
         active_params=entry.get("active_params"),
         aliases=tuple(entry.get("aliases") or ()),
+        released=str(entry["released"]) if entry.get("released") else None,
+        auto=bool(entry.get("auto", True)),
+        base=bool(entry.get("base", entry.get("template") is None)),
     )
     return spec
 
 
 def _preset_spec(p: dict[str, Any]) -> ModelSpec:
     m = p["model"]
-    vocab = int(m.get("vocab_size") or (50257 if m.get("vocab") == "gpt2" else 256))
+    # char/bpe vocabularies are trained on the data; plan with a typical size until then.
+    default_vocab = {"gpt2": 50257, "bpe": 8192}.get(m.get("vocab"), 256)
+    vocab = int(m.get("vocab_size") or default_vocab)
     d = int(m["n_embd"])
     spec = ModelSpec(
         id=p["name"],
@@ -85,7 +90,10 @@ def _preset_spec(p: dict[str, Any]) -> ModelSpec:
         preset=p,
         tied_embeddings=True,  # nanoGPT ties the output head to the token embedding
     )
-    return replace(spec, params=count_params(spec))
+    params = count_params(spec)
+    if m.get("position") == "rope":  # rotary positions have no learned table
+        params -= spec.context_length * d
+    return replace(spec, params=params)
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +104,7 @@ def _catalog() -> tuple[ModelSpec, ...]:
         out.append(base)
         for v in entry.get("variants") or ():
             merged = {k: val for k, val in entry.items() if k not in ("variants", "aliases")}
-            merged.update(v)
+            merged.update({"base": True, **v})
             out.append(_spec(merged))
     return tuple(out)
 

@@ -37,6 +37,9 @@ class ModelSpec:
     moe_intermediate_size: int = 0
     active_params: int | None = None
     aliases: tuple[str, ...] = ()
+    released: str | None = None  # "2024-09": newer wins ties between same-size models
+    auto: bool = True  # False: `forge plan` picks it only when asked by name
+    base: bool = False  # a pretrained (not instruction-tuned) checkpoint
     quantization: str | None = None  # set when found through a quantized repack's name
     requested: str | None = None  # the name `find` was given, when it differs from `id`
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
