@@ -25,10 +25,8 @@ def tokenizer_spec(model: ModelConfig) -> str:
 
 
 def load_tokenizer(model: ModelConfig) -> Any:
-    try:
-        from forge.chat import load_tokenizer as load
-    except ImportError:  # until the chat area's loader is in
-        from forge.data._tokenizer_shim import load_tokenizer as load
+    from forge.chat import load_tokenizer as load
+
     return load(tokenizer_spec(model))
 
 

@@ -202,7 +202,8 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
                 parts.write(split, kept)
             truncated += trunc
             counts["encode"]["out"] += len(kept)
-            splits_count[split] = splits_count.get(split, 0) + len(kept)
+            if kept:
+                splits_count[split] = splits_count.get(split, 0) + len(kept)
         counts["encode"]["rejected"] = counts["encode"]["in"] - counts["encode"]["out"]
     parts.close()
     rejects.close()
