@@ -37,9 +37,15 @@ def _write_inputs(tmp: Path) -> Path:
     lines = []
     for i in range(3000):
         text = " ".join(words[(i * k) % len(words)] for k in range(1, 3 + i % 9))
-        lines.append(json.dumps({"text": f"{i} {text}"}))
+        row = {
+            "messages": [
+                {"role": "user", "content": f"{i} {text}?"},
+                {"role": "assistant", "content": f"{text} {i}."},
+            ]
+        }
+        lines.append(json.dumps(row))
         if i % 97 == 0:
-            lines.append(json.dumps({"text": f"{i} {text}"}))  # a duplicate
+            lines.append(json.dumps(row))  # a duplicate
         if i % 113 == 0:
             lines.append("{broken")
     path = tmp / "docs.jsonl"
@@ -47,10 +53,10 @@ def _write_inputs(tmp: Path) -> Path:
     return path
 
 
-def _config(tmp: Path, data: Path, tokenizer: Path, out: Path) -> Path:
+def _config(tmp: Path, data: Path, model: Path, out: Path) -> Path:
     cfg = {
         "version": 1,
-        "model": {"tokenizer": str(tokenizer)},
+        "model": {"name": str(model)},
         "data": {"name": "ds", "output_dir": str(out), "sources": [{"path": str(data)}]},
         "preprocessing": {"workers": 1, "shard_rows": 300, "split": {"validation": 0.1}},
     }
@@ -85,15 +91,15 @@ def _run_until(cfg: Path, ready) -> bool:
 
 
 @pytest.mark.slow
-def test_sigkill_at_several_points_gives_identical_bytes(tmp_path, tokenizer_json):
+def test_sigkill_at_several_points_gives_identical_bytes(tmp_path, model_dir):
     data = _write_inputs(tmp_path)
     ref_out = tmp_path / "ref"
-    subprocess.run(_cmd(_config(tmp_path, data, tokenizer_json, ref_out)), env=_env(), check=True)
+    subprocess.run(_cmd(_config(tmp_path, data, model_dir, ref_out)), env=_env(), check=True)
     reference = tree_digest(ref_out / "ds")
-    assert "manifest.json" in reference and len(reference) > 5
+    assert {"manifest.json", "train.parquet", "validation.parquet", "rejected.jsonl"} <= set(reference)
 
     out = tmp_path / "killed"
-    cfg = _config(tmp_path, data, tokenizer_json, out)
+    cfg = _config(tmp_path, data, model_dir, out)
     work = out / "ds" / ".work"
     points = [
         lambda: (work / "plan.json").exists(),
