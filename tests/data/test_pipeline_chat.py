@@ -185,3 +185,29 @@ def test_bad_inputs_run_to_completion_and_lose_no_good_row(tmp_path, model_dir):
             users.append(json.loads(row["messages"])[0]["content"])
     assert sorted(users) == sorted(good)
     check_chat_rows(res.out, m)
+
+
+def test_source_weights_scale_the_train_split(tmp_path, model_dir):
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("a", "b"):
+        rows = [
+            {"prompt": f"{name} question {i}", "completion": f"{name} answer {i}"}
+            for i in range(200)
+        ]
+        (d / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = [
+        {"path": str(d / "a.jsonl"), "weight": 2.0},
+        {"path": str(d / "b.jsonl"), "weight": 0.5},
+    ]
+    res = prepare(make_cfg(tmp_path / "out", src, {"name": str(model_dir)}))
+    check_counts(res.manifest)
+    train = pq.read_table(res.out / "train.parquet", columns=["messages", "id"]).to_pylist()
+    a = [r for r in train if '"a question' in r["messages"]]
+    b = [r for r in train if '"b question' in r["messages"]]
+    val = res.manifest["counts"]["splits"]["validation"]
+    assert len(a) == 2 * len(set(json.dumps(r["messages"]) for r in a))  # every a row twice
+    assert len({r["id"] for r in train}) == len(train)  # copies get their own ids
+    assert 60 < len(b) < 130  # about half of b's ~190 train rows, seeded
+    sampled = [r for r in rejected(res.out) if r["reason"] == "sampled_out"]
+    assert len(a) // 2 + len(b) + len(sampled) + val == 400
