@@ -77,9 +77,13 @@ def test_real_chat_data_end_to_end(tmp_path, shared_data, model_dir):
 def test_mt_bench_prompts_train_with_mask_all(tmp_path, shared_data, model_dir):
     src = [{"path": str(shared_data / "chat" / "question.jsonl")}]
     model = {"name": str(model_dir)}
-    res = prepare(make_cfg(tmp_path / "a", src, model, mask="all"))
+    res = prepare(make_cfg(tmp_path / "a", src, model, mask="all", outputs=["parquet", "jsonl"]))
     assert sum(res.manifest["counts"]["splits"].values()) == 80
     check_chat_rows(res.out, res.manifest)
+    for split, n in res.manifest["counts"]["splits"].items():
+        lines = (res.out / f"{split}.jsonl").read_text().splitlines()
+        assert len(lines) == n
+        assert json.loads(lines[0]).keys() >= {"input_ids", "labels", "text", "messages", "id"}
     # prompts only: with the default mask nothing is trainable, and every row says so
     res = prepare(make_cfg(tmp_path / "b", src, model))
     reasons = {r["reason"] for r in rejected(res.out)}

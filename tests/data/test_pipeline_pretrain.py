@@ -72,7 +72,7 @@ def test_rerun_is_a_noop_and_changes_rebuild(tmp_path, shared_data, tokenizer_js
     first = prepare(cfg)
     before = tree_digest(first.out)
     again = prepare(cfg)
-    assert again.status == "up_to_date" and again.seconds < 1.0
+    assert again.status == "up_to_date"
     assert tree_digest(first.out) == before
     changed = make_cfg(tmp_path, src, {"tokenizer": str(tokenizer_json)}, seed=1)
     rebuilt = prepare(changed)
