@@ -86,6 +86,8 @@ def guess_format(rec: Any) -> str:
         return "openai"
     if "conversations" in keys or "conversation" in keys:
         return "sharegpt"
+    if "replies" in keys or ("message_id" in keys and "role" in keys):
+        return "oasst"  # OpenAssistant message trees
     if "instruction" in keys and ("output" in keys or "response" in keys):
         return "alpaca"
     if "prompt" in keys and ("completion" in keys or "response" in keys or "chosen" in keys):
@@ -100,6 +102,7 @@ def guess_format(rec: Any) -> str:
 KIND = {
     "openai": "chat",
     "sharegpt": "chat",
+    "oasst": "chat",
     "alpaca": "instruction",
     "prompt_completion": "instruction",
     "query_response": "instruction",

@@ -280,8 +280,12 @@ def schedule(
         tokens_per_step = b * accum * n_dev * seq
         hours = training_hours(spec, method, steps * tokens_per_step, seq, hw)
         if hours > hours_budget and not forced:
+            # A preset's max_steps is its full schedule; a shorter run is still worth it when
+            # it sees a quarter of that schedule or ~20 tokens per parameter (the
+            # compute-optimal ratio of Hoffmann et al. 2022, "Chinchilla").
             fitting = int(steps * hours_budget / hours)
-            if fitting < max(100, steps // 4):
+            enough = min(steps // 4, math.ceil(20 * spec.params / tokens_per_step))
+            if fitting < max(100, enough):
                 return (
                     None,
                     f"{steps} steps take about {_fmt_hours(hours)} (budget {hours_budget:g} h)",

@@ -31,7 +31,9 @@ def doctor_cmd(json: common.JsonOpt = False) -> None:
         return
     c = common.console
     c.print("[bold]Hardware[/bold]")
-    c.print(f"  CPU     {hw.cpu_model}, {hw.cpu_cores} usable cores", highlight=False)
+    c.print(
+        f"  CPU     {hw.cpu_model or '(described)'}, {hw.cpu_cores} usable cores", highlight=False
+    )
     c.print(
         f"  RAM     {hw.ram_total_gb:.1f} GiB total, {hw.ram_available_gb:.1f} GiB available",
         highlight=False,
