@@ -37,7 +37,20 @@ MACHINES = {
 def chats(tmp_path_factory):
     """2,000 conversations of varied length (deterministic), as OpenAI-style JSONL."""
     rng = random.Random(0)
-    words = ["the", "model", "learns", "to", "answer", "questions", "about", "data", "files", "and", "training", "runs"]
+    words = [
+        "the",
+        "model",
+        "learns",
+        "to",
+        "answer",
+        "questions",
+        "about",
+        "data",
+        "files",
+        "and",
+        "training",
+        "runs",
+    ]
     path = tmp_path_factory.mktemp("data") / "chats.jsonl"
     with open(path, "w") as f:
         for _ in range(2000):

@@ -92,7 +92,14 @@ def migrate_cmd(
     if old == CURRENT_VERSION:
         common.console.print(f"{path} is already version {CURRENT_VERSION}; nothing to do")
         return
-    cfg = validate(migrate(data, str(path)), str(path))
+    from forge.config.loader import key_lines
+
+    notices: list[str] = []
+    cfg = validate(
+        migrate(data, str(path), notices, key_lines(path.read_text("utf-8-sig"))), str(path)
+    )
+    for n in notices:
+        common.info(f"[yellow]notice:[/yellow] {n}")
     text = dump_config(cfg)
     if dry_run:
         typer.echo(text, nl=False)
