@@ -144,6 +144,19 @@ def _constrained_paths(model: type[BaseModel], prefix: tuple = ()) -> list[tuple
 INVALID = _constrained_paths(ForgeConfig)
 
 
+def _load_raw(tmp_path_factory, raw: dict):
+    """Write ``raw`` as forge.yaml and load it: (path, the ConfigError or None)."""
+    import yaml
+
+    p = tmp_path_factory.mktemp("cfg") / "forge.yaml"
+    p.write_text(yaml.safe_dump(raw, sort_keys=False))
+    try:
+        load_config(p, environ={})
+    except ConfigError as e:
+        return p, e
+    return p, None
+
+
 def _minimal(model: type[BaseModel]) -> dict:
     """The required fields of a section with plain valid values (str "x", numbers 1)."""
     out = {}
@@ -186,19 +199,11 @@ def test_the_schema_has_constraints_to_check():
 @given(st.sampled_from(INVALID))
 def test_invalid_values_are_rejected_with_the_key_path(tmp_path_factory, case):
     path, value = case
-    raw = _with_value(path, value)
-    import yaml
-
-    p = tmp_path_factory.mktemp("bad") / "forge.yaml"
-    p.write_text(yaml.safe_dump(raw, sort_keys=False))
-    try:
-        load_config(p, environ={})
-    except ConfigError as e:
-        dotted = ".".join(map(str, path))
-        assert f": {dotted}: " in e.message, e.message
-        assert f"{p}:" in e.message  # the file and its line
-    else:
-        raise AssertionError(f"{path}={value!r} was accepted")
+    p, e = _load_raw(tmp_path_factory, _with_value(path, value))
+    assert e is not None, f"{path}={value!r} was accepted"
+    dotted = ".".join(map(str, path))
+    assert f": {dotted}: " in e.message, e.message
+    assert f"{p}:" in e.message  # the file and its line
 
 
 @settings(max_examples=50, deadline=None)
@@ -211,14 +216,7 @@ def test_unknown_keys_are_rejected_with_did_you_mean(tmp_path_factory, real):
     del node[real[-1]]
     node[real[-1] + "x"] = 1  # a misspelling of a real key
     path = (*real[:-1], real[-1] + "x")
-    import yaml
-
-    p = tmp_path_factory.mktemp("typo") / "forge.yaml"
-    p.write_text(yaml.safe_dump(raw, sort_keys=False))
-    try:
-        load_config(p, environ={})
-    except ConfigError as e:
-        dotted = ".".join(map(str, path))
-        assert f"{dotted}: unknown key (did you mean '{real[-1]}'?)" in e.message, e.message
-    else:
-        raise AssertionError("a misspelled key was accepted")
+    _, e = _load_raw(tmp_path_factory, raw)
+    assert e is not None, "a misspelled key was accepted"
+    dotted = ".".join(map(str, path))
+    assert f"{dotted}: unknown key (did you mean '{real[-1]}'?)" in e.message, e.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from forge.catalog.memory import (
     estimate,
     lora_params,
 )
-from forge.catalog.spec import ModelSpec
+from forge.catalog.spec import ModelSpec, count_params
 
 GB = 1e9
 
@@ -102,21 +104,27 @@ def test_breakdown_adds_up():
     assert e.total_gib == pytest.approx(e.total / GIB)
 
 
+def _consistent(spec: ModelSpec) -> ModelSpec:
+    return replace(spec, params=count_params(spec))
+
+
 shapes = st.builds(
-    lambda layers, heads, group, hd, vocab, mult: ModelSpec(
-        id="x",
-        family="x",
-        template=None,
-        context_length=4096,
-        params=layers * (12 * (heads * hd) ** 2) + vocab * heads * hd,
-        architecture="LlamaForCausalLM",
-        special_tokens={},
-        n_layers=layers,
-        hidden_size=heads * hd,
-        n_heads=heads,
-        n_kv_heads=heads // group,
-        vocab_size=vocab,
-        intermediate_size=mult * heads * hd,
+    lambda layers, heads, group, hd, vocab, mult: _consistent(
+        ModelSpec(
+            id="x",
+            family="x",
+            template=None,
+            context_length=4096,
+            params=0,
+            architecture="LlamaForCausalLM",
+            special_tokens={},
+            n_layers=layers,
+            hidden_size=heads * hd,
+            n_heads=heads,
+            n_kv_heads=heads // group,
+            vocab_size=vocab,
+            intermediate_size=mult * heads * hd,
+        )
     ),
     st.integers(1, 48),
     st.sampled_from([4, 8, 16, 32]),

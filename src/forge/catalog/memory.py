@@ -184,7 +184,7 @@ def estimate(
         trainable = lora_params(spec, lora_rank, lora_targets)
         if method == "qlora":
             # [QLoRA]: transformer-block linears in NF4; embeddings/head and norms stay 16-bit.
-            block_linear = N - _embedding_params(spec)
+            block_linear = max(0, N - _embedding_params(spec))
             weights = int(block_linear * NF4_BYTES) + _embedding_params(spec) * 2
         else:
             weights = N * act_b  # frozen base in the compute dtype

@@ -272,6 +272,7 @@ def plan_config(
         "hardware": plan.hardware.describe(),
         "precision": c.precision,
         "gradient_checkpointing": c.gradient_checkpointing,
+        **({"lora_rank": 16, "lora_alpha": 32} if c.method in ("lora", "qlora") else {}),
         "epochs": c.epochs,
         "estimated_memory_gb": round(c.estimate.total_gib, 2),
         "memory_budget_gb": round(plan.budget_gib, 2),
