@@ -1,0 +1,174 @@
+"""Conversations to token ids and labels: render (one pass, with spans), batch-encode, mask.
+
+Labels are -100 everywhere except on the trainable spans (see forge.chat.spans). Text is
+encoded without the tokenizer's own special tokens, as transformers' apply_chat_template does:
+the template writes the bos it wants, and a tokenizer that adds one too would double it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jinja2
+import numpy as np
+
+from forge.chat.conversation import Conversation
+from forge.chat.spans import MaskError, SpanFinder
+from forge.chat.template import ChatTemplate, template_inputs
+from forge.chat.tokenizer import ChatTokenizer
+from forge.errors import ForgeError
+
+POLICIES = ("all_assistant", "last_assistant", "all")
+TRUNCATION = ("drop", "truncate")
+IGNORE = -100
+_CHUNK = 2048
+
+
+@dataclass(slots=True)
+class Encoded:
+    input_ids: list[int]
+    labels: list[int]
+    text: str
+
+
+@dataclass(slots=True)
+class Rejected:
+    reason: str
+    """template_error, mask_error, no_trainable_tokens, too_long, empty."""
+    detail: str
+
+
+def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[int]]:
+    """(messages to train on, messages explicitly excluded) under a policy and `train` flags."""
+    msgs = conv.messages
+    assistants = [i for i, m in enumerate(msgs) if m.role == "assistant"]
+    if policy == "all_assistant":
+        base = set(assistants)
+    elif policy == "last_assistant":
+        base = set(assistants[-1:])
+    else:  # "all": every message; train=False still excludes one
+        base = set(range(len(msgs)))
+    for i, m in enumerate(msgs):
+        if m.train is True:
+            base.add(i)
+        elif m.train is False:
+            base.discard(i)
+    excluded = [i for i, m in enumerate(msgs) if m.train is False]
+    return sorted(base), excluded
+
+
+def _check_args(policy: str, truncation: str) -> None:
+    if policy not in POLICIES:
+        raise ForgeError(f"unknown loss policy {policy!r}", f"use one of: {', '.join(POLICIES)}")
+    if truncation not in TRUNCATION:
+        raise ForgeError(
+            f"unknown truncation {truncation!r}", f"use one of: {', '.join(TRUNCATION)}"
+        )
+
+
+def _token_range(
+    enc, offsets: np.ndarray | None, a: int, b: int
+) -> tuple[int, int, np.ndarray | None]:
+    """Tokens covering characters [a, b): (first, last + 1). Falls back to the offsets (binary
+    search) when a boundary character belongs to no token (dropped by a normalizer)."""
+    ta, tb = enc.char_to_token(a), enc.char_to_token(b - 1)
+    if ta is not None and tb is not None:
+        return ta, tb + 1, offsets
+    if offsets is None:
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+    first = int(np.searchsorted(offsets[:, 1], a, side="right"))
+    last = int(np.searchsorted(offsets[:, 0], b, side="left"))
+    return first, last, offsets
+
+
+def encode_conversations(
+    template: ChatTemplate,
+    tokenizer: ChatTokenizer,
+    convs: Sequence[Conversation],
+    policy: str = "all_assistant",
+    max_length: int | None = None,
+    truncation: str = "drop",
+) -> list[Encoded | Rejected]:
+    """Render, tokenize and mask conversations; one result per conversation, in order."""
+    _check_args(policy, truncation)
+    specials = {**template.special_tokens, **tokenizer.special_tokens}
+    finder = SpanFinder(template, **specials)
+    bos_id = tokenizer.bos_id
+    out: list[Encoded | Rejected] = []
+    for lo in range(0, len(convs), _CHUNK):
+        chunk = convs[lo : lo + _CHUNK]
+        texts: list[str] = []
+        plans: list[tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | Rejected] = []
+        for conv in chunk:
+            plan = _plan(finder, conv, policy)
+            if isinstance(plan, Rejected):
+                plans.append(plan)
+                continue
+            text, keep, drop = plan
+            plans.append((len(texts), keep, drop))
+            texts.append(text)
+        encs = tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
+        for plan in plans:
+            if isinstance(plan, Rejected):
+                out.append(plan)
+                continue
+            k, keep, drop = plan
+            out.append(
+                _labels(encs[k], texts[k], keep, drop, policy, bos_id, max_length, truncation)
+            )
+    return out
+
+
+def _plan(finder: SpanFinder, conv: Conversation, policy: str):
+    if not conv.messages:
+        return Rejected("empty", "the conversation has no messages")
+    msgs = template_inputs(conv)
+    train, excluded = trainable_indexes(conv, policy)
+    try:
+        text, pos, every = finder.render(msgs, tools=conv.tools)
+        wanted = sorted(set(excluded) | set(train)) if policy == "all" else train
+        spans = finder.spans(msgs, text, pos, every, wanted)
+    except MaskError as e:
+        return Rejected("mask_error", str(e))
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError, IndexError) as e:
+        return Rejected("template_error", f"{type(e).__name__}: {e}")
+    trainset = set(train)
+    if policy == "all":
+        keep = [(0, len(text))] if text else []
+        drop = [(s.start, s.end) for s in spans if s.index not in trainset]
+    else:
+        keep = [(s.start, s.end) for s in spans]
+        drop = []
+    return text, keep, drop
+
+
+def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> Encoded | Rejected:
+    ids = enc.ids
+    n = len(ids)
+    labels = [IGNORE] * n
+    offsets = None
+    for a, b in keep:
+        if b > a:
+            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            labels[ta:tb] = ids[ta:tb]
+    for a, b in drop:
+        if b > a:
+            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            labels[ta:tb] = [IGNORE] * (tb - ta)
+    start = 0
+    if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id:
+        # a template and its data both wrote bos: keep one, so the model never sees "<s><s>"
+        start = 1
+    if start:
+        ids, labels = ids[start:], labels[start:]
+        n -= start
+    if max_length is not None and n > max_length:
+        if truncation == "drop":
+            return Rejected("too_long", f"{n} tokens > max_length {max_length}")
+        ids, labels = ids[:max_length], labels[:max_length]
+    if labels.count(IGNORE) == len(labels):
+        return Rejected(
+            "no_trainable_tokens", "no token of this conversation is trained under the policy"
+        )
+    return Encoded(input_ids=list(ids), labels=labels, text=text)
