@@ -229,3 +229,14 @@ def test_local_folder_errors(tmp_path):
     (bad / "config.json").write_text("{\n  'num_hidden_layers': 2\n}")
     with pytest.raises(ForgeError, match=r"config.json:2: invalid JSON"):
         find(str(bad))
+
+
+def test_every_catalog_template_is_a_builtin_chat_template():
+    """forge.chat resolves each catalog model (name + family, as `forge plan` writes them) to
+    the template the catalog names."""
+    from forge.chat import resolve_template
+    from forge.config.model import ModelConfig
+
+    for m in all_models():
+        if m.template is not None:
+            assert resolve_template(ModelConfig(name=m.id, family=m.family)).name == m.template

@@ -192,3 +192,38 @@ def test_real_alpaca_data(shared_data, tmp_path):
     assert p.data.kind == "instruction" and p.data.rows == 5000
     assert p.data.formats == {"alpaca": 2000}
     assert p.choice.estimate.total <= p.budget_bytes
+
+
+def test_plan_works_without_torch(chats, tmp_path):
+    """`forge plan` must not need torch: run it where importing torch fails."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = (
+        "import sys, importlib.abc, importlib.util\n"
+        "GONE = ('torch', 'transformers', 'peft')\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in GONE:\n"
+        "            raise ImportError(name + ' is not installed')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "real = importlib.util.find_spec\n"  # as when the packages are not installed at all
+        "importlib.util.find_spec = lambda n, *a: None if n.split('.')[0] in GONE else real(n, *a)\n"
+        "from forge.cli.app import main\n"
+        f"main(['plan', '--data', {str(chats)!r}, '-o', {str(tmp_path / 'f.yaml')!r}])\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "f.yaml").exists() and "torch" not in r.stderr
+
+
+def test_a_folder_without_a_shape_cannot_be_planned(tmp_path):
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer_config.json").write_text('{"eos_token": "</s>"}')
+    with pytest.raises(ForgeError, match="cannot size"):
+        make_plan(model=str(tmp_path / "tok"), hardware=MACHINES["gpu-24gb"])

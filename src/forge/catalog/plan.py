@@ -72,6 +72,11 @@ def make_plan(
     notes: list[str] = []
     if model:
         spec = find(model)
+        if not spec.params or not spec.n_layers:
+            raise ForgeError(
+                f"cannot size {spec.id}: its config.json does not give the layers and widths",
+                "give a folder with the model's config.json, or a catalog name",
+            )
         if spec.is_preset and method not in (None, "scratch"):
             raise ForgeError(
                 f"{spec.id} is a forge GPT preset: it trains from scratch only",
