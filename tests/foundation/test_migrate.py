@@ -103,3 +103,13 @@ def test_bad_list_index_in_set_is_a_user_error(tmp_path):
         p, sets=["data.sources=[{path: a.jsonl}]", "data.sources.0.weight=2"], environ={}
     )
     assert cfg.data.sources[0].weight == 2
+
+
+def test_unreadable_config_paths_are_user_errors(tmp_path, forge_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    r = forge_cli("--config", "adir", "config", "validate")
+    assert r.code == 1 and "adir: cannot read" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "latin1.yaml").write_bytes("model:\n  name: caf\xe9\n".encode("latin-1"))
+    r = forge_cli("--config", "latin1.yaml", "config", "validate")
+    assert r.code == 1 and "not UTF-8" in r.stderr

@@ -228,6 +228,10 @@ def read_yaml(path: Path) -> tuple[dict, str]:
         raise ConfigError(
             f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", "save the file as UTF-8"
         ) from e
+    except OSError as e:  # a folder, no permission, ...
+        raise ConfigError(
+            f"{path}: cannot read ({e.strerror or e})", "give the path of a forge.yaml file"
+        ) from e
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
