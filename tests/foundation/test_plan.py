@@ -227,3 +227,25 @@ def test_a_folder_without_a_shape_cannot_be_planned(tmp_path):
     (tmp_path / "tok" / "tokenizer_config.json").write_text('{"eos_token": "</s>"}')
     with pytest.raises(ForgeError, match="cannot size"):
         make_plan(model=str(tmp_path / "tok"), hardware=MACHINES["gpu-24gb"])
+
+
+def test_cli_replans_with_the_data_of_the_current_plan(forge_cli, chats, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(chats, tmp_path / "chats.jsonl")
+    hw = tmp_path / "hw.yaml"
+    hw.write_text(yaml.safe_dump({"hardware": MACHINES["gpu-24gb"]}))
+    assert forge_cli("plan", "--data", "chats.jsonl", "--hardware", str(hw)).code == 0
+    assert load_config(tmp_path / "forge.yaml", environ={}).data.sources[0].path == "chats.jsonl"
+    r = forge_cli("plan", "--hardware", str(hw), "--method", "lora", "--force")
+    assert r.code == 0 and "using the data sources of forge.yaml" in r.stderr
+    cfg = load_config(tmp_path / "forge.yaml", environ={})
+    assert cfg.training.method == "lora" and cfg.plan.data_rows == 2000
+    (tmp_path / "sub").mkdir()
+    assert (
+        forge_cli("plan", "--data", "chats.jsonl", "--hardware", str(hw), "-o", "sub/f.yaml").code
+        == 0
+    )
+    moved = load_config(tmp_path / "sub" / "f.yaml", environ={})
+    assert moved.data.sources[0].path == str(tmp_path / "chats.jsonl")
