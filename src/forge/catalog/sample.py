@@ -246,9 +246,8 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
         sampled += len(recs)
         if recs:  # scale the sample's mean to the file's row count
             # a text file larger than what was read counts in full, by its size
-            scale = (
-                max(1.0, path.stat().st_size / TEXT_SAMPLE) if n == 1 and len(recs) == 1 else 1.0
-            )
+            is_text = path.suffix.lower() not in RECORD_EXTS
+            scale = max(1.0, path.stat().st_size / TEXT_SAMPLE) if is_text else 1.0
             total_tokens += sum(lens) / len(recs) * n * scale
             total_chars += sum(len(t) for t in texts) / len(recs) * n * scale
     if not sampled:
