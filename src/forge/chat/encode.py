@@ -67,19 +67,20 @@ def _check_args(policy: str, truncation: str) -> None:
         )
 
 
-def _token_range(
-    enc, offsets: np.ndarray | None, a: int, b: int
-) -> tuple[int, int, np.ndarray | None]:
-    """Tokens covering characters [a, b): (first, last + 1). Falls back to the offsets (binary
-    search) when a boundary character belongs to no token (dropped by a normalizer)."""
+def _token_range(enc, n: int, a: int, b: int) -> tuple[int, int]:
+    """Tokens covering characters [a, b): (first, last + 1). A character split over several
+    byte tokens belongs to all of them, so the end walks over the tokens sharing the last
+    character; a boundary character that no token covers (a normalizer dropped it) falls back
+    to a binary search over the offsets."""
     ta, tb = enc.char_to_token(a), enc.char_to_token(b - 1)
-    if ta is not None and tb is not None:
-        return ta, tb + 1, offsets
-    if offsets is None:
+    if ta is None or tb is None:
         offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-    first = int(np.searchsorted(offsets[:, 1], a, side="right"))
-    last = int(np.searchsorted(offsets[:, 0], b, side="left"))
-    return first, last, offsets
+        return int(np.searchsorted(offsets[:, 1], a, side="right")), int(
+            np.searchsorted(offsets[:, 0], b, side="left")
+        )
+    while tb + 1 < n and enc.token_to_chars(tb + 1)[0] < b:
+        tb += 1
+    return ta, tb + 1
 
 
 def encode_conversations(
@@ -147,14 +148,13 @@ def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> En
     ids = enc.ids
     n = len(ids)
     labels = [IGNORE] * n
-    offsets = None
     for a, b in keep:
         if b > a:
-            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = ids[ta:tb]
     for a, b in drop:
         if b > a:
-            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = [IGNORE] * (tb - ta)
     start = 0
     if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id:

@@ -60,19 +60,26 @@ def _split_ws(text: str) -> tuple[str, str, str]:
     return lead, core, trail
 
 
-def mark(messages: list[dict], guards: bool = True) -> list[dict]:
-    """Copies of the messages with every non-empty string content wrapped in markers."""
+MODES = ("guarded", "bare", "inside")
+
+
+def mark(messages: list[dict], mode: str = "guarded") -> list[dict]:
+    """Copies of the messages with every non-empty string content wrapped in markers.
+
+    `guarded`: edge whitespace outside the index markers, behind guards (the default: exact);
+    `bare`: edge whitespace outside, no guards (for templates stripping only some characters,
+    e.g. `lstrip('\\n')`); `inside`: everything inside the markers."""
     out = []
     for i, m in enumerate(messages):
         c = m.get("content")
         if isinstance(c, str) and c:
             tag = chr(_ID0 + i)
-            lead, core, trail = _split_ws(c) if guards else ("", c, "")
+            lead, core, trail = _split_ws(c) if mode != "inside" else ("", c, "")
             body = OPEN + tag + core + CLOSE + tag
-            if lead:
-                body = WS_OPEN + lead + body
-            if trail:
-                body = body + trail + WS_CLOSE
+            if mode == "guarded":
+                body = (WS_OPEN + lead if lead else "") + body + (trail + WS_CLOSE if trail else "")
+            else:
+                body = lead + body + trail
             m = dict(m)
             m["content"] = body
         out.append(m)
@@ -202,19 +209,21 @@ class SpanFinder:
             text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             return text, {}, []
         check = self.needs_check(messages, tools)
-        rendered = t.render_dicts(mark(messages), add_generation_prompt, tools, **self.extra)
-        text, pos, every = parse(rendered)
-        if not check:
-            return text, pos, every
-        plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
-        if text == plain:
-            return text, pos, every
-        rendered = t.render_dicts(
-            mark(messages, guards=False), add_generation_prompt, tools, **self.extra
-        )
-        text, pos, every = parse(rendered)
-        if text == plain:
-            return text, pos, every
+        plain = None
+        for mode in MODES:
+            rendered = t.render_dicts(
+                mark(messages, mode), add_generation_prompt, tools, **self.extra
+            )
+            text, pos, every = parse(rendered)
+            if not check:
+                return text, pos, every
+            if plain is None:
+                plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
+            if text == plain:
+                if mode != "guarded":
+                    pos[-1] = []  # no guards: edge whitespace is matched by text (see spans)
+                    pos[-2] = [1]
+                return text, pos, every
         raise MaskError(
             "the template renders this conversation differently once contents are marked"
         )
@@ -231,6 +240,7 @@ class SpanFinder:
         out: list[MessageSpan] = []
         header = self.header
         guards = set(pos.get(-1, ()))
+        unguarded = -2 in pos
         cursor = 0
         n = len(text)
         for i in trainable:
@@ -246,9 +256,15 @@ class SpanFinder:
                 lead, _, trail = _split_ws(content)
             if c >= 0:
                 # whitespace the template kept around the content (its guard survived) is part of it
-                end = c + len(trail) if trail and (c + len(trail)) in guards else c
+                end = (
+                    c + len(trail)
+                    if trail
+                    and ((c + len(trail)) in guards or (unguarded and text.startswith(trail, c)))
+                    else c
+                )
                 if o >= 0:
-                    start = o - len(lead) if lead and (o - len(lead)) in guards else o
+                    kept = (o - len(lead)) in guards or (unguarded and text.endswith(lead, 0, o))
+                    start = o - len(lead) if lead and kept else o
                 else:
                     start = -1
                 anchor = o if o >= 0 else c
