@@ -8,6 +8,7 @@ the template writes the bos it wants, and a tokenizer that adds one too would do
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jinja2
@@ -22,7 +23,7 @@ from forge.errors import ForgeError
 POLICIES = ("all_assistant", "last_assistant", "all")
 TRUNCATION = ("drop", "truncate")
 IGNORE = -100
-_CHUNK = 2048
+_CHUNK = 1024
 
 
 @dataclass(slots=True)
@@ -96,29 +97,44 @@ def encode_conversations(
     specials = {**template.special_tokens, **tokenizer.special_tokens}
     finder = SpanFinder(template, **specials)
     bos_id = tokenizer.bos_id
+    tok = tokenizer.tokenizer
     out: list[Encoded | Rejected] = []
-    for lo in range(0, len(convs), _CHUNK):
-        chunk = convs[lo : lo + _CHUNK]
-        texts: list[str] = []
-        plans: list[tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | Rejected] = []
-        for conv in chunk:
-            plan = _plan(finder, conv, policy)
-            if isinstance(plan, Rejected):
-                plans.append(plan)
-                continue
-            text, keep, drop = plan
-            plans.append((len(texts), keep, drop))
-            texts.append(text)
-        encs = tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
+
+    def finish(plans, texts, future) -> None:
+        encs = future.result() if future is not None else []
         for plan in plans:
             if isinstance(plan, Rejected):
                 out.append(plan)
                 continue
             k, keep, drop = plan
-            out.append(
-                _labels(encs[k], texts[k], keep, drop, policy, bos_id, max_length, truncation)
-            )
+            out.append(_labels(encs[k], texts[k], keep, drop, bos_id, max_length, truncation))
+
+    # Pipeline: the Rust tokenizer encodes chunk k on a worker thread (it releases the GIL)
+    # while this thread renders chunk k+1 and masks chunk k-1.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for lo in range(0, len(convs), _CHUNK):
+            plans: list = []
+            texts: list[str] = []
+            for conv in convs[lo : lo + _CHUNK]:
+                plan = _plan(finder, conv, policy)
+                if isinstance(plan, Rejected):
+                    plans.append(plan)
+                    continue
+                text, keep, drop = plan
+                plans.append((len(texts), keep, drop))
+                texts.append(text)
+            future = pool.submit(_encode, tok, texts) if texts else None
+            if pending is not None:
+                finish(*pending)
+            pending = (plans, texts, future)
+        if pending is not None:
+            finish(*pending)
     return out
+
+
+def _encode(tok, texts: list[str]):
+    return tok.encode_batch(texts, add_special_tokens=False)
 
 
 def _plan(finder: SpanFinder, conv: Conversation, policy: str):
@@ -144,7 +160,7 @@ def _plan(finder: SpanFinder, conv: Conversation, policy: str):
     return text, keep, drop
 
 
-def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> Encoded | Rejected:
+def _labels(enc, text, keep, drop, bos_id, max_length, truncation) -> Encoded | Rejected:
     ids = enc.ids
     n = len(ids)
     labels = [IGNORE] * n
@@ -171,4 +187,4 @@ def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> En
         return Rejected(
             "no_trainable_tokens", "no token of this conversation is trained under the policy"
         )
-    return Encoded(input_ids=list(ids), labels=labels, text=text)
+    return Encoded(input_ids=ids, labels=labels, text=text)

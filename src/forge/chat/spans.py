@@ -34,10 +34,15 @@ CLOSE = "\ue001"
 WS_OPEN = "\u2028"
 WS_CLOSE = "\u2029"
 _ID0 = 0xF0000  # supplementary private-use plane A: one character per message index
-_MARKER_RE = re.compile("[\ue000\ue001][\U000f0000-\U000ffffd]|[\u2028\u2029]")
+# a single character class scans fast; the index character after OPEN/CLOSE is read directly
+_MARK_START = re.compile("[\ue000\ue001\u2028\u2029]")
 _MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029\U000f0000-\U000ffffd]")
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
+
+
+class MaskError(Exception):
+    """The marked render differs from the plain one: spans cannot be trusted for this row."""
 
 
 @dataclass(slots=True)
@@ -45,10 +50,6 @@ class MessageSpan:
     index: int
     start: int
     end: int
-
-
-class MaskError(Exception):
-    """The marked render differs from the plain one: spans cannot be trusted for this row."""
 
 
 def _split_ws(text: str) -> tuple[str, str, str]:
@@ -98,26 +99,32 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
     """Strip the markers. Returns the text, {message index: [open, close]} positions in the
     text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
     survived), and the sorted positions of every index marker."""
-    pieces = []
     pos: dict[int, list[int]] = {-1: []}
     every: list[int] = []
-    removed = 0
-    last = 0
-    for m in _MARKER_RE.finditer(rendered):
-        a, b = m.span()
+    pieces = []
+    removed = last = 0
+    size = len(rendered)
+    for m in _MARK_START.finditer(rendered):
+        a = m.start()
         pieces.append(rendered[last:a])
         at = a - removed
-        tok = m.group()
-        if len(tok) == 2:
-            idx = ord(tok[1]) - _ID0
+        ch = rendered[a]
+        if ch in (WS_OPEN, WS_CLOSE):
+            pos[-1].append(at)
+            width = 1
+        else:
+            idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1
+            if not 0 <= idx < 0xFFFE:
+                raise MaskError("the template cut a content marker apart")
             slot = pos.setdefault(idx, [-1, -1])
-            k = 0 if tok[0] == OPEN else 1
+            k = 0 if ch == OPEN else 1
             slot[k] = at if slot[k] == -1 else -2
             every.append(at)
-        else:
-            pos[-1].append(at)
-        removed += b - a
-        last = b
+            width = 2
+        removed += width
+        last = a + width
+    if not pieces:
+        return rendered, pos, every
     pieces.append(rendered[last:])
     return "".join(pieces), pos, every
 
