@@ -64,17 +64,21 @@ def _split_ws(text: str) -> tuple[str, str, str]:
 MODES = ("guarded", "bare", "inside")
 
 
-def mark(messages: list[dict], mode: str = "guarded") -> list[dict]:
+def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = False) -> list[dict]:
     """Copies of the messages with every non-empty string content wrapped in markers.
 
     `guarded`: edge whitespace outside the index markers, behind guards (the default: exact);
     `bare`: edge whitespace outside, no guards (for templates stripping only some characters,
-    e.g. `lstrip('\\n')`); `inside`: everything inside the markers."""
+    e.g. `lstrip('\\n')`); `inside`: everything inside the markers. `same_user_ids` gives equal
+    user messages the same markers, for templates that compare whole messages."""
     out = []
     for i, m in enumerate(messages):
         c = m.get("content")
         if isinstance(c, str) and c:
-            tag = chr(_ID0 + i)
+            j = i
+            if same_user_ids and m.get("role") == "user":
+                j = next(k for k, other in enumerate(messages) if other == m)
+            tag = chr(_ID0 + j)
             lead, core, trail = _split_ws(c) if mode != "inside" else ("", c, "")
             body = OPEN + tag + core + CLOSE + tag
             if mode == "guarded":
@@ -145,6 +149,7 @@ class SpanFinder:
         # Built-ins that do not look at content beyond trimming can trust the marked render.
         self.trusted = fam is not None and not fam.alters_content
         self.careful = fam is not None and bool(fam.alters_content)
+        self.identity = fam is not None and "identity" in fam.alters_content
 
     @cached_property
     def header(self) -> str:
@@ -219,7 +224,7 @@ class SpanFinder:
         plain = None
         for mode in MODES:
             rendered = t.render_dicts(
-                mark(messages, mode), add_generation_prompt, tools, **self.extra
+                mark(messages, mode, self.identity), add_generation_prompt, tools, **self.extra
             )
             text, pos, every = parse(rendered)
             if not check:
