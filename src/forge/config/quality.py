@@ -34,18 +34,28 @@ class DedupConfig(Section):
         128, ge=8, le=1024, description="MinHash permutations (signature length)."
     )
     bands: int = Field(
-        16,
+        20,
         ge=1,
-        description="LSH bands; bands x rows must equal num_perm. Two rows become candidates "
-        "when all rows of one band agree: the implied threshold is (1/bands)^(1/rows).",
+        description="LSH bands; bands x rows must not exceed num_perm. Two rows become "
+        "candidates when all rows of one band agree: the implied threshold is "
+        "(1/bands)^(1/rows) (0.61 for 20 x 6), and a pair at similarity s is a candidate "
+        "with probability 1-(1-s^rows)^bands (0.998 at 0.8).",
     )
-    rows: int = Field(8, ge=1, description="Signature rows per LSH band.")
+    rows: int = Field(6, ge=1, description="Signature rows per LSH band.")
     threshold: float = Field(
         0.8,
         gt=0,
         le=1,
-        description="Candidates whose estimated Jaccard similarity (share of equal MinHash "
-        "values) is at least this are near duplicates.",
+        description="Jaccard similarity (of the shingle sets) from which two rows are near "
+        "duplicates.",
+    )
+    recall_z: float = Field(
+        1.645,
+        ge=0,
+        description="Candidates are kept when their estimated similarity (share of equal "
+        "MinHash values, all num_perm) is at least threshold - recall_z x sigma, sigma = "
+        "sqrt(t(1-t)/num_perm): 1.645 keeps a pair exactly at the threshold with ~95% "
+        "probability; 0 verifies at the threshold itself (fewer false pairs, ~50% there).",
     )
     max_bucket_pairs: int = Field(
         64,
@@ -60,9 +70,10 @@ class DedupConfig(Section):
 
     @model_validator(mode="after")
     def _bands_rows(self) -> DedupConfig:
-        if self.near and self.bands * self.rows != self.num_perm:
+        if self.near and self.bands * self.rows > self.num_perm:
             raise ValueError(
-                f"bands x rows must equal num_perm ({self.bands} x {self.rows} != {self.num_perm})"
+                f"bands x rows must not exceed num_perm ({self.bands} x {self.rows} > "
+                f"{self.num_perm})"
             )
         return self
 
@@ -70,6 +81,12 @@ class DedupConfig(Section):
     def implied_threshold(self) -> float:
         """Jaccard similarity at which two rows become LSH candidates with probability ~1/2."""
         return (1.0 / self.bands) ** (1.0 / self.rows)
+
+    @property
+    def verify_threshold(self) -> float:
+        """The estimated similarity a candidate pair must reach (see `recall_z`)."""
+        t = self.threshold
+        return max(t - self.recall_z * (t * (1 - t) / self.num_perm) ** 0.5, 0.0)
 
 
 class SplitConfig(Section):

@@ -161,7 +161,7 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -
 def verified_pairs(
     con: duckdb.DuckDBPyConnection, key_files: list[Path], cfg: DedupConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, b, estimated Jaccard) of the candidate pairs at or above the threshold.
+    """(a, b, estimated Jaccard) of the candidate pairs that pass `cfg.verify_threshold`.
 
     Signatures are joined to the pairs inside DuckDB and streamed back in batches, so only
     one batch of signatures is in Python memory at a time.
@@ -182,7 +182,7 @@ def verified_pairs(
         sa = batch.column("sa").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
         sb = batch.column("sb").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
         est = (sa == sb).mean(axis=1)
-        keep = est >= cfg.threshold - 1e-12
+        keep = est >= cfg.verify_threshold - 1e-12
         out_a.append(batch.column("a").to_numpy(zero_copy_only=False)[keep])
         out_b.append(batch.column("b").to_numpy(zero_copy_only=False)[keep])
         out_j.append(est[keep])
