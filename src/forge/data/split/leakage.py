@@ -76,10 +76,15 @@ def check_leakage(
                 if len(a):
                     vp = pa.table({"a": a, "b": b, "j": est})  # noqa: F841
                     rows = con.sql(
-                        """
+                        f"""
+                        WITH h AS (SELECT row_id, exact_hash FROM read_parquet({files}))
                         SELECT count(*) OVER () AS n, p.a, p.b, x.split, y.split, p.j
                         FROM vp p JOIN s x ON x.row_id = p.a JOIN s y ON y.row_id = p.b
-                        WHERE x.split <> y.split ORDER BY p.j DESC, p.a, p.b
+                        JOIN h ha ON ha.row_id = p.a JOIN h hb ON hb.row_id = p.b
+                        WHERE x.split <> y.split
+                          -- an exact pair is counted once, as exact
+                          AND ha.exact_hash IS DISTINCT FROM hb.exact_hash
+                        ORDER BY p.j DESC, p.a, p.b
                         """
                     ).fetchall()
                     if rows:
