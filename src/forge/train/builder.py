@@ -124,7 +124,8 @@ def build(
         if run_dir is None:
             run_dir = _new_run_dir(tcfg, preset)
             save_tokenizer(tok, run_dir / "tokenizer.json")
-            (run_dir / "config.yaml").write_text(dump_config(cfg, full=True), encoding="utf-8")
+            # only the keys that were set: resume then resolves the preset exactly as now
+            (run_dir / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
     run_dir = Path(dist.broadcast_object(str(run_dir), info))
     dist.barrier(info)
     if not info.main:

@@ -188,12 +188,15 @@ def prepared_source(folder: str | Path, tokenizer: Tokenizer | None) -> TokenDat
     folder = Path(folder)
     tok_path = folder / "tokenizer" / "tokenizer.json"
     data_tok = load_tokenizer(tok_path) if tok_path.is_file() else None
-    if tokenizer is not None and data_tok is not None:
-        if tokenizer_hash(tokenizer) != tokenizer_hash(data_tok):
-            raise ForgeError(
-                f"{folder}: prepared with another tokenizer than the one configured",
-                "prepare the data again with this tokenizer, or unset model.tokenizer",
-            )
+    if (
+        tokenizer is not None
+        and data_tok is not None
+        and tokenizer_hash(tokenizer) != tokenizer_hash(data_tok)
+    ):
+        raise ForgeError(
+            f"{folder}: prepared with another tokenizer than the one configured",
+            "prepare the data again with this tokenizer, or unset model.tokenizer",
+        )
     tok = data_tok or tokenizer
     if tok is None:
         raise ForgeError(
