@@ -78,7 +78,13 @@ def train(
     try:
         set_threads(cfg.training.num_threads)
         run = build(cfg, resume, info, max_steps)
-        return _loop(run, console or ConsoleReporter(enabled=False))
+        try:
+            return _loop(run, console or ConsoleReporter(enabled=False))
+        except BaseException as e:
+            if info.main:  # a crash or Ctrl-C is recorded; the last checkpoint stays resumable
+                failed = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                write_status(run.dir, status=failed, error=repr(e)[:500])
+            raise
     finally:
         dist.teardown(info)
 
