@@ -140,7 +140,7 @@ def pick_checkpoint(run_dir: Path, which: str = "best") -> Path:
     )
 
 
-def load_model(run_dir: Path, which: str = "best", device: str = "cpu", tokenizer=None):
+def load_model(run_dir: str | Path, which: str = "best", device: str = "cpu", tokenizer=None):
     """(model, tokenizer, checkpoint folder) of a run, ready for eval or generation.
 
     A ``tokenizer`` given explicitly must be the one the run was trained with."""
@@ -148,7 +148,7 @@ def load_model(run_dir: Path, which: str = "best", device: str = "cpu", tokenize
     from forge.train.checkpoint import check_tokenizer, checkpoint_tokenizer, load_weights
     from forge.train.model import GPTConfig
 
-    ckpt = pick_checkpoint(run_dir, which)
+    ckpt = pick_checkpoint(Path(run_dir), which)
     meta = read_meta(ckpt)
     if tokenizer is None:
         tokenizer = checkpoint_tokenizer(ckpt)
