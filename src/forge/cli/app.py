@@ -58,9 +58,9 @@ def _global(
 
 def _register() -> None:
     """Attach every command group. Each module exposes `register(app)`."""
-    from forge.cli import config_cmd
+    from forge.cli import config_cmd, index_cmd
 
-    for module in (config_cmd,):
+    for module in (config_cmd, index_cmd):
         module.register(app)
 
 
