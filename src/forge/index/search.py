@@ -17,9 +17,52 @@ import orjson
 
 # Words that match nearly every chunk: they slow BM25 down and add nothing to the ranking.
 STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i if in into is it its of on or so "
-    "that the their then there these this to was what when where which who why will with "
-    "you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 
