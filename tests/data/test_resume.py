@@ -96,7 +96,9 @@ def test_sigkill_at_several_points_gives_identical_bytes(tmp_path, model_dir):
     ref_out = tmp_path / "ref"
     subprocess.run(_cmd(_config(tmp_path, data, model_dir, ref_out)), env=_env(), check=True)
     reference = tree_digest(ref_out / "ds")
-    assert {"manifest.json", "train.parquet", "validation.parquet", "rejected.jsonl"} <= set(reference)
+    assert {"manifest.json", "train.parquet", "validation.parquet", "rejected.jsonl"} <= set(
+        reference
+    )
 
     out = tmp_path / "killed"
     cfg = _config(tmp_path, data, model_dir, out)
