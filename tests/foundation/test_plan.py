@@ -140,6 +140,9 @@ def test_scratch_and_text_pick_presets(tmp_path):
     text.write_text("To be, or not to be, that is the question.\n" * 20000)
     p = make_plan(data=[str(text)], hardware={"gpus": [], "ram_gb": 16, "cpu_cores": 2})
     assert p.task == "text" and p.choice.spec.is_preset and p.choice.method == "scratch"
+    cfg = plan_config(p, [str(text)])
+    assert cfg.model.tokenizer == "char" and cfg.preprocessing.packing.enabled
+    assert cfg.training.method == "scratch" and "lr" not in cfg.training.model_fields_set
     g = make_plan(goal="a GPT from scratch", hardware=MACHINES["gpu-24gb"])
     assert g.choice.spec.id == "gpt2-small"
 

@@ -244,6 +244,8 @@ def plan_config(
     }
     if not spec.is_preset and not spec.path:
         model["family"] = spec.family
+    if spec.is_preset and spec.preset["model"].get("vocab") in ("char", "bpe"):
+        model["tokenizer"] = spec.preset["model"]["vocab"]  # trained on the data (docs/train.md)
     if spec.template is None and plan.task == "chat" and not spec.extra.get("has_chat_template"):
         model["chat_template"] = "chatml"  # a model without a template of its own learns ChatML
     training: dict[str, Any] = {
