@@ -252,3 +252,17 @@ def test_cli_replans_with_the_data_of_the_current_plan(forge_cli, chats, tmp_pat
     )
     moved = load_config(tmp_path / "sub" / "f.yaml", environ={})
     assert moved.data.sources[0].path == str(tmp_path / "chats.jsonl")
+
+
+def test_cli_set_values_are_written_into_the_plan(forge_cli, chats, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = forge_cli(
+        "--set", "data.name=support", "--set", "hardware.gpus=[]", "--set", "hardware.ram_gb=16",
+        "--set", "hardware.cpu_cores=4", "plan", "--data", str(chats),
+    )  # fmt: skip
+    assert r.code == 0, r
+    cfg = load_config(tmp_path / "forge.yaml", environ={})
+    assert cfg.data.name == "support" and cfg.hardware.ram_gb == 16
+    assert cfg.plan.hardware.startswith("4 cores, 16.0 GiB RAM")
+    r = forge_cli("--set", "hardware.device=cuda", "--set", "hardware.gpus=[]", "plan", "--force")
+    assert r.code == 1 and "no GPU was found or described" in r.stderr

@@ -134,6 +134,13 @@ def plan_cmd(
         tokenizer=str(tokenizer) if tokenizer else None,
     )
     cfg = plan_config(plan, _relative_to(data, out), goal, section)
+    if common.STATE.sets:  # `forge --set data.name=x plan ...`: written into the plan
+        from forge.config import apply_overrides, validate
+
+        raw = apply_overrides(
+            cfg.model_dump(mode="json", exclude_unset=True), common.STATE.sets, {}
+        )
+        cfg = validate(raw, "--set")
     why = explain(plan)
     written = None
     if not dry_run:
