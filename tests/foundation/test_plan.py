@@ -266,3 +266,15 @@ def test_cli_set_values_are_written_into_the_plan(forge_cli, chats, tmp_path, mo
     assert cfg.plan.hardware.startswith("4 cores, 16.0 GiB RAM")
     r = forge_cli("--set", "hardware.device=cuda", "--set", "hardware.gpus=[]", "plan", "--force")
     assert r.code == 1 and "no GPU was found or described" in r.stderr
+
+
+def test_method_is_respected(chats):
+    full = make_plan(data=[str(chats)], method="full", hardware=MACHINES["gpu-24gb"])
+    assert full.choice.method == "full" and not full.choice.spec.is_preset
+    assert full.choice.estimate.total <= full.budget_bytes
+    assert (
+        full.choice.spec.params
+        < make_plan(data=[str(chats)], hardware=MACHINES["gpu-24gb"]).choice.spec.params
+    )
+    with pytest.raises(ForgeError, match="QLoRA needs an NVIDIA GPU"):
+        make_plan(data=[str(chats)], method="qlora", hardware=MACHINES["cpu-16gb"])
