@@ -113,3 +113,9 @@ def test_a_large_text_file_counts_in_full(tmp_path, monkeypatch):
     p.write_text("abcd" * 25_000)
     s = sample.sample_data([str(p)])
     assert s.rows == 1 and s.total_tokens == 25_000 and s.total_chars == 100_000
+
+
+def test_real_tweets_csv_is_text(shared_data):
+    # columns created_at, text, url, replies, ...: a `replies` count is not a message tree
+    s = sample_data([str(shared_data / "tabular" / "BarackObama.csv")])
+    assert s.kind == "text" and s.formats == {"text": s.sampled_rows}

@@ -87,7 +87,7 @@ def guess_format(rec: Any) -> str:
         return "openai"
     if "conversations" in keys or "conversation" in keys:
         return "sharegpt"
-    if "replies" in keys or ("message_id" in keys and "role" in keys):
+    if "message_id" in keys and ("replies" in keys or "role" in keys):
         return "oasst"  # OpenAssistant message trees
     if "instruction" in keys and ("output" in keys or "response" in keys):
         return "alpaca"
