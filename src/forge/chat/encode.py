@@ -8,6 +8,7 @@ the template writes the bos it wants, and a tokenizer that adds one too would do
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jinja2
@@ -22,7 +23,7 @@ from forge.errors import ForgeError
 POLICIES = ("all_assistant", "last_assistant", "all")
 TRUNCATION = ("drop", "truncate")
 IGNORE = -100
-_CHUNK = 2048
+_CHUNK = 1024
 
 
 @dataclass(slots=True)
@@ -67,19 +68,20 @@ def _check_args(policy: str, truncation: str) -> None:
         )
 
 
-def _token_range(
-    enc, offsets: np.ndarray | None, a: int, b: int
-) -> tuple[int, int, np.ndarray | None]:
-    """Tokens covering characters [a, b): (first, last + 1). Falls back to the offsets (binary
-    search) when a boundary character belongs to no token (dropped by a normalizer)."""
+def _token_range(enc, n: int, a: int, b: int) -> tuple[int, int]:
+    """Tokens covering characters [a, b): (first, last + 1). A character split over several
+    byte tokens belongs to all of them, so the end walks over the tokens sharing the last
+    character; a boundary character that no token covers (a normalizer dropped it) falls back
+    to a binary search over the offsets."""
     ta, tb = enc.char_to_token(a), enc.char_to_token(b - 1)
-    if ta is not None and tb is not None:
-        return ta, tb + 1, offsets
-    if offsets is None:
+    if ta is None or tb is None:
         offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-    first = int(np.searchsorted(offsets[:, 1], a, side="right"))
-    last = int(np.searchsorted(offsets[:, 0], b, side="left"))
-    return first, last, offsets
+        return int(np.searchsorted(offsets[:, 1], a, side="right")), int(
+            np.searchsorted(offsets[:, 0], b, side="left")
+        )
+    while tb + 1 < n and enc.token_to_chars(tb + 1)[0] < b:
+        tb += 1
+    return ta, tb + 1
 
 
 def encode_conversations(
@@ -95,29 +97,44 @@ def encode_conversations(
     specials = {**template.special_tokens, **tokenizer.special_tokens}
     finder = SpanFinder(template, **specials)
     bos_id = tokenizer.bos_id
+    tok = tokenizer.tokenizer
     out: list[Encoded | Rejected] = []
-    for lo in range(0, len(convs), _CHUNK):
-        chunk = convs[lo : lo + _CHUNK]
-        texts: list[str] = []
-        plans: list[tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | Rejected] = []
-        for conv in chunk:
-            plan = _plan(finder, conv, policy)
-            if isinstance(plan, Rejected):
-                plans.append(plan)
-                continue
-            text, keep, drop = plan
-            plans.append((len(texts), keep, drop))
-            texts.append(text)
-        encs = tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
+
+    def finish(plans, texts, future) -> None:
+        encs = future.result() if future is not None else []
         for plan in plans:
             if isinstance(plan, Rejected):
                 out.append(plan)
                 continue
             k, keep, drop = plan
-            out.append(
-                _labels(encs[k], texts[k], keep, drop, policy, bos_id, max_length, truncation)
-            )
+            out.append(_labels(encs[k], texts[k], keep, drop, bos_id, max_length, truncation))
+
+    # Pipeline: the Rust tokenizer encodes chunk k on a worker thread (it releases the GIL)
+    # while this thread renders chunk k+1 and masks chunk k-1.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for lo in range(0, len(convs), _CHUNK):
+            plans: list = []
+            texts: list[str] = []
+            for conv in convs[lo : lo + _CHUNK]:
+                plan = _plan(finder, conv, policy)
+                if isinstance(plan, Rejected):
+                    plans.append(plan)
+                    continue
+                text, keep, drop = plan
+                plans.append((len(texts), keep, drop))
+                texts.append(text)
+            future = pool.submit(_encode, tok, texts) if texts else None
+            if pending is not None:
+                finish(*pending)
+            pending = (plans, texts, future)
+        if pending is not None:
+            finish(*pending)
     return out
+
+
+def _encode(tok, texts: list[str]):
+    return tok.encode_batch(texts, add_special_tokens=False)
 
 
 def _plan(finder: SpanFinder, conv: Conversation, policy: str):
@@ -143,18 +160,17 @@ def _plan(finder: SpanFinder, conv: Conversation, policy: str):
     return text, keep, drop
 
 
-def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> Encoded | Rejected:
+def _labels(enc, text, keep, drop, bos_id, max_length, truncation) -> Encoded | Rejected:
     ids = enc.ids
     n = len(ids)
     labels = [IGNORE] * n
-    offsets = None
     for a, b in keep:
         if b > a:
-            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = ids[ta:tb]
     for a, b in drop:
         if b > a:
-            ta, tb, offsets = _token_range(enc, offsets, a, b)
+            ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = [IGNORE] * (tb - ta)
     start = 0
     if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id:
@@ -171,4 +187,4 @@ def _labels(enc, text, keep, drop, policy, bos_id, max_length, truncation) -> En
         return Rejected(
             "no_trainable_tokens", "no token of this conversation is trained under the policy"
         )
-    return Encoded(input_ids=list(ids), labels=labels, text=text)
+    return Encoded(input_ids=ids, labels=labels, text=text)

@@ -34,10 +34,15 @@ CLOSE = "\ue001"
 WS_OPEN = "\u2028"
 WS_CLOSE = "\u2029"
 _ID0 = 0xF0000  # supplementary private-use plane A: one character per message index
-_MARKER_RE = re.compile("[\ue000\ue001][\U000f0000-\U000ffffd]|[\u2028\u2029]")
+# a single character class scans fast; the index character after OPEN/CLOSE is read directly
+_MARK_START = re.compile("[\ue000\ue001\u2028\u2029]")
 _MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029\U000f0000-\U000ffffd]")
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
+
+
+class MaskError(Exception):
+    """The marked render differs from the plain one: spans cannot be trusted for this row."""
 
 
 @dataclass(slots=True)
@@ -45,10 +50,6 @@ class MessageSpan:
     index: int
     start: int
     end: int
-
-
-class MaskError(Exception):
-    """The marked render differs from the plain one: spans cannot be trusted for this row."""
 
 
 def _split_ws(text: str) -> tuple[str, str, str]:
@@ -60,19 +61,30 @@ def _split_ws(text: str) -> tuple[str, str, str]:
     return lead, core, trail
 
 
-def mark(messages: list[dict], guards: bool = True) -> list[dict]:
-    """Copies of the messages with every non-empty string content wrapped in markers."""
+MODES = ("guarded", "bare", "inside")
+
+
+def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = False) -> list[dict]:
+    """Copies of the messages with every non-empty string content wrapped in markers.
+
+    `guarded`: edge whitespace outside the index markers, behind guards (the default: exact);
+    `bare`: edge whitespace outside, no guards (for templates stripping only some characters,
+    e.g. `lstrip('\\n')`); `inside`: everything inside the markers. `same_user_ids` gives equal
+    user messages the same markers, for templates that compare whole messages."""
     out = []
     for i, m in enumerate(messages):
         c = m.get("content")
         if isinstance(c, str) and c:
-            tag = chr(_ID0 + i)
-            lead, core, trail = _split_ws(c) if guards else ("", c, "")
+            j = i
+            if same_user_ids and m.get("role") == "user":
+                j = next(k for k, other in enumerate(messages) if other == m)
+            tag = chr(_ID0 + j)
+            lead, core, trail = _split_ws(c) if mode != "inside" else ("", c, "")
             body = OPEN + tag + core + CLOSE + tag
-            if lead:
-                body = WS_OPEN + lead + body
-            if trail:
-                body = body + trail + WS_CLOSE
+            if mode == "guarded":
+                body = (WS_OPEN + lead if lead else "") + body + (trail + WS_CLOSE if trail else "")
+            else:
+                body = lead + body + trail
             m = dict(m)
             m["content"] = body
         out.append(m)
@@ -91,26 +103,32 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
     """Strip the markers. Returns the text, {message index: [open, close]} positions in the
     text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
     survived), and the sorted positions of every index marker."""
-    pieces = []
     pos: dict[int, list[int]] = {-1: []}
     every: list[int] = []
-    removed = 0
-    last = 0
-    for m in _MARKER_RE.finditer(rendered):
-        a, b = m.span()
+    pieces = []
+    removed = last = 0
+    size = len(rendered)
+    for m in _MARK_START.finditer(rendered):
+        a = m.start()
         pieces.append(rendered[last:a])
         at = a - removed
-        tok = m.group()
-        if len(tok) == 2:
-            idx = ord(tok[1]) - _ID0
+        ch = rendered[a]
+        if ch in (WS_OPEN, WS_CLOSE):
+            pos[-1].append(at)
+            width = 1
+        else:
+            idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1
+            if not 0 <= idx < 0xFFFE:
+                raise MaskError("the template cut a content marker apart")
             slot = pos.setdefault(idx, [-1, -1])
-            k = 0 if tok[0] == OPEN else 1
+            k = 0 if ch == OPEN else 1
             slot[k] = at if slot[k] == -1 else -2
             every.append(at)
-        else:
-            pos[-1].append(at)
-        removed += b - a
-        last = b
+            width = 2
+        removed += width
+        last = a + width
+    if not pieces:
+        return rendered, pos, every
     pieces.append(rendered[last:])
     return "".join(pieces), pos, every
 
@@ -131,6 +149,7 @@ class SpanFinder:
         # Built-ins that do not look at content beyond trimming can trust the marked render.
         self.trusted = fam is not None and not fam.alters_content
         self.careful = fam is not None and bool(fam.alters_content)
+        self.identity = fam is not None and "identity" in fam.alters_content
 
     @cached_property
     def header(self) -> str:
@@ -202,19 +221,21 @@ class SpanFinder:
             text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             return text, {}, []
         check = self.needs_check(messages, tools)
-        rendered = t.render_dicts(mark(messages), add_generation_prompt, tools, **self.extra)
-        text, pos, every = parse(rendered)
-        if not check:
-            return text, pos, every
-        plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
-        if text == plain:
-            return text, pos, every
-        rendered = t.render_dicts(
-            mark(messages, guards=False), add_generation_prompt, tools, **self.extra
-        )
-        text, pos, every = parse(rendered)
-        if text == plain:
-            return text, pos, every
+        plain = None
+        for mode in MODES:
+            rendered = t.render_dicts(
+                mark(messages, mode, self.identity), add_generation_prompt, tools, **self.extra
+            )
+            text, pos, every = parse(rendered)
+            if not check:
+                return text, pos, every
+            if plain is None:
+                plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
+            if text == plain:
+                if mode != "guarded":
+                    pos[-1] = []  # no guards: edge whitespace is matched by text (see spans)
+                    pos[-2] = [1]
+                return text, pos, every
         raise MaskError(
             "the template renders this conversation differently once contents are marked"
         )
@@ -231,6 +252,7 @@ class SpanFinder:
         out: list[MessageSpan] = []
         header = self.header
         guards = set(pos.get(-1, ()))
+        unguarded = -2 in pos
         cursor = 0
         n = len(text)
         for i in trainable:
@@ -246,9 +268,15 @@ class SpanFinder:
                 lead, _, trail = _split_ws(content)
             if c >= 0:
                 # whitespace the template kept around the content (its guard survived) is part of it
-                end = c + len(trail) if trail and (c + len(trail)) in guards else c
+                end = (
+                    c + len(trail)
+                    if trail
+                    and ((c + len(trail)) in guards or (unguarded and text.startswith(trail, c)))
+                    else c
+                )
                 if o >= 0:
-                    start = o - len(lead) if lead and (o - len(lead)) in guards else o
+                    kept = (o - len(lead)) in guards or (unguarded and text.endswith(lead, 0, o))
+                    start = o - len(lead) if lead and kept else o
                 else:
                     start = -1
                 anchor = o if o >= 0 else c

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from forge.config.base import Section
-from forge.config.quality import DedupConfig, PackingConfig, SplitConfig
+from forge.config.quality import BalanceConfig, DedupConfig, PackingConfig, SplitConfig
 
 
 class SourceConfig(Section):
@@ -143,4 +143,5 @@ class PreprocessingConfig(Section):
     split: SplitConfig = Field(
         default_factory=SplitConfig, description="Train / validation / test split."
     )
+    balance: BalanceConfig = Field(default_factory=BalanceConfig, description="Class balancing.")
     packing: PackingConfig = Field(default_factory=PackingConfig, description="Sequence packing.")
