@@ -58,9 +58,10 @@ def test_real_chat_data_end_to_end(tmp_path, shared_data, model_dir):
     assert m["counts"]["read"]["in"] == 5000 + 500 + 300 + 6 + 100 + 100
     check_chat_rows(res.out, m)
     # the identity conversations of dummy_conversation are near-identical: near-dedup finds them
-    if m["global_step"]["implementation"].startswith("forge.data.dedup"):
-        dups = [r for r in rejected(res.out) if r["reason"] == "near_duplicate"]
-        assert any("dummy_conversation" in r["source"][0] for r in dups)
+    assert (res.out / "report.json").is_file() and (res.out / "report.html").is_file()
+    dups = [r for r in rejected(res.out) if r["reason"] == "near_duplicate"]
+    assert any("dummy_conversation" in r["source"][0] for r in dups)
+    assert m["global_step"]["duplicates"]["near"] == len(dups)
     import datasets
 
     ds = datasets.load_dataset("parquet", data_files={"train": str(res.out / "train.parquet")})
@@ -215,3 +216,18 @@ def test_source_weights_scale_the_train_split(tmp_path, model_dir):
     assert 60 < len(b) < 130  # about half of b's ~190 train rows, seeded
     sampled = [r for r in rejected(res.out) if r["reason"] == "sampled_out"]
     assert len(a) // 2 + len(b) + len(sampled) + val == 400
+
+
+@pytest.mark.real_data
+def test_packing_keeps_every_token(tmp_path, shared_data, model_dir):
+    src = [{"path": str(shared_data / "chat" / "alpaca_en_demo.json")}]
+    model = {"name": str(model_dir), "max_length": 1024}
+    plain = prepare(make_cfg(tmp_path / "a", src, model))
+    packed = prepare(make_cfg(tmp_path / "b", src, model, packing={"enabled": True}))
+    a = pq.read_table(plain.out / "train.parquet")
+    b = pq.read_table(packed.out / "train.parquet")
+    assert {"position_ids", "input_ids", "labels"} <= set(b.column_names)
+    assert b.num_rows < a.num_rows
+    flat = lambda t, c: sorted(x for row in t[c].to_pylist() for x in row)  # noqa: E731
+    assert flat(a, "input_ids") == flat(b, "input_ids")
+    assert max(len(r) for r in b["input_ids"].to_pylist()) <= 1024
