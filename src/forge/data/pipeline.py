@@ -101,7 +101,7 @@ def prepare(
         if not diff:
             if (out / WORK).exists():
                 shutil.rmtree(out / WORK, ignore_errors=True)
-            if _has_report() and not (out / "report.html").exists():
+            if pre.report and _has_report() and not (out / "report.html").exists():
                 in_child(_report, out)  # a run killed after its manifest, before its report
             return PrepareResult("up_to_date", out, manifest=old, seconds=time.perf_counter() - t0)
     else:
@@ -219,7 +219,7 @@ def prepare(
         "files": files,
     }
     atomic_write_bytes(out / mf.MANIFEST, orjson.dumps(man, option=orjson.OPT_INDENT_2))
-    if _has_report():
+    if pre.report and _has_report():
         progress.note("writing the quality report")
         in_child(_report, out)
     shutil.rmtree(work, ignore_errors=True)
