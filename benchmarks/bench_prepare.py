@@ -111,14 +111,16 @@ def make_model() -> Path:
     return folder
 
 
-def _forge_config(data: Path, model: Path, out: Path, workers: int, report: bool = True) -> Path:
+def _forge_config(
+    data: Path, model: Path, out: Path, workers: int, report: bool = True, extra=None
+) -> Path:
     import yaml
 
     cfg = {
         "version": 1,
         "model": {"name": str(model), "max_length": 4096},
         "data": {"name": "bench", "output_dir": str(out), "sources": [{"path": str(data)}]},
-        "preprocessing": {"workers": workers, "report": report},
+        "preprocessing": {"workers": workers, "report": report, **(extra or {})},
     }
     path = out.parent / f"{out.name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -156,11 +158,16 @@ def _env() -> dict:
 
 
 def run_forge(
-    data: Path, workers: int, tag: str, prefix: list[str] | None = None, report: bool = True
+    data: Path,
+    workers: int,
+    tag: str,
+    prefix: list[str] | None = None,
+    report: bool = True,
+    extra: dict | None = None,
 ):
     out = WORK / f"out-{tag}"
     shutil.rmtree(out, ignore_errors=True)
-    cfg = _forge_config(data, make_model(), out, workers, report)
+    cfg = _forge_config(data, make_model(), out, workers, report, extra)
     cmd = [*(prefix or []), sys.executable, "-m", "forge", "--config", str(cfg), "--quiet"]
     wall, peak = _measure([*cmd, "prepare", "--workers", str(workers)], _env())
     manifest = json.loads((out / "bench" / "manifest.json").read_text())
@@ -252,7 +259,9 @@ def memlimit(args) -> None:
     prefix = ["prlimit", f"--as={limit}"]
     # the quality report (forge.data.report) holds every token id of a split at once, so it
     # is left out here: the engine's own passes are what this run checks
-    wall, peak, m = run_forge(data, args.workers, "memlimit", prefix, report=False)
+    # and DuckDB (the global step) is told to stay well inside the limit and spill to disk
+    extra = {"dedup": {"memory_limit": f"{args.limit_mb // 3}MB"}}
+    wall, peak, m = run_forge(data, args.workers, "memlimit", prefix, report=False, extra=extra)
     print(
         f"input {size / 2**20:.0f} MiB ({args.rows:,} rows) under an address-space limit of "
         f"{args.limit_mb} MiB per process (prlimit --as): completed in {wall:.1f} s, "

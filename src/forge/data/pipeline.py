@@ -184,6 +184,7 @@ def prepare(
             "vocab_size": tok.vocab_size,
             "eos_token": getattr(tok, "eos_token", None),
             "eos_id": tok.eos_id,
+            "eot_id": eot_id(tok) if plan.kind == "pretrain" else None,
         },
         "hashes": mf.hashes(inputs, cfg_hash, tpl and tpl.hash, tok.hash),
         "inputs": inputs,
