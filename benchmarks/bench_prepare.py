@@ -12,7 +12,7 @@ map(apply_chat_template + tokenizer, num_proc=workers), to_parquet, without labe
 as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge.
 
 rss: peak resident memory (PSS) of the whole forge process tree (main + workers, summed) at two
-input sizes. memlimit: forge under an address-space limit (prlimit --as) smaller than the
+input sizes. memlimit: forge under a memory limit (prlimit --data) smaller than the
 input file (short conversations with a wide extra column, so the file is large but quick to
 tokenize). Figures print last.
 """
@@ -232,19 +232,22 @@ def rss(args) -> None:
 
 
 def make_wide_input(rows: int, extra: int) -> Path:
-    """A file larger than the memory limit that is quick to tokenize: short conversations,
-    each with an `extra`-byte column that forge reads, keeps as meta and carries through."""
-    path = WORK / f"wide-{rows}-{extra}.jsonl"
+    """A file larger than the memory limit that is quicker to tokenize than its size says: the
+    conversations of `make_input` (no duplicates), each with an `extra`-byte column that forge
+    reads, keeps as meta and carries through both passes."""
+    path = WORK / f"wide2-{rows}-{extra}.jsonl"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
     base = [c for c in _base_conversations() if len(c) == 2]
     words = [m["content"] for c in base for m in c]
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
-        for i in range(rows):
-            notes = " ".join(words[(i * 7 + k) % len(words)] for k in range(40))[:extra]
-            f.write(json.dumps({"messages": base[i % len(base)], "notes": f"{i} {notes}"}) + "\n")
+    with open(make_input(rows)) as src, open(tmp, "w") as f:
+        for i, line in enumerate(src):
+            notes = " ".join(words[(i * 7 + k) % len(words)] for k in range(90))[:extra]
+            row = json.loads(line)
+            row["notes"] = f"{i} {notes}"
+            f.write(json.dumps(row) + "\n")
     tmp.replace(path)
     return path
 
@@ -253,18 +256,20 @@ def memlimit(args) -> None:
     data = make_wide_input(args.rows, args.extra)
     limit = args.limit_mb << 20
     size = data.stat().st_size
-    # an address-space limit counts reservations, not use: glibc keeps up to 8 malloc arenas
-    # per core, 64 MiB of address space each, so the arenas are capped for this run
+    # RLIMIT_DATA (prlimit --data) caps each process's private writable memory (heap and
+    # anonymous maps). An address-space limit (--as) would also count address space merely
+    # reserved (glibc keeps up to 8 malloc arenas per core, 64 MiB each; DuckDB and Arrow
+    # reserve more), which is not memory in use; the arenas are capped all the same.
     os.environ["MALLOC_ARENA_MAX"] = "2"
-    prefix = ["prlimit", f"--as={limit}"]
+    prefix = ["prlimit", f"--data={limit}"]
     # the quality report (forge.data.report) holds every token id of a split at once, so it
     # is left out here: the engine's own passes are what this run checks
     # and DuckDB (the global step) is told to stay well inside the limit and spill to disk
     extra = {"dedup": {"memory_limit": f"{args.limit_mb // 3}MB"}}
     wall, peak, m = run_forge(data, args.workers, "memlimit", prefix, report=False, extra=extra)
     print(
-        f"input {size / 2**20:.0f} MiB ({args.rows:,} rows) under an address-space limit of "
-        f"{args.limit_mb} MiB per process (prlimit --as): completed in {wall:.1f} s, "
+        f"input {size / 2**20:.0f} MiB ({args.rows:,} rows) under a data-segment limit of "
+        f"{args.limit_mb} MiB per process (prlimit --data): completed in {wall:.1f} s, "
         f"{sum(m['counts']['splits'].values()):,} rows written, peak {peak / 2**20:.0f} MiB"
     )
 
