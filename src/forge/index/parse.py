@@ -21,7 +21,8 @@ _MD = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
 
 _FRONT_OPEN = re.compile(r"---[ \t]*\n")
 _FRONT_CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$", re.MULTILINE)
-_INLINE_MARKS = re.compile(r"[*_`]+")
+# Code and emphasis marks; an underscore only at a word edge (`should_panic` keeps its own).
+_INLINE_MARKS = re.compile(r"`+|\*+|(?<!\w)_+|_+(?!\w)")
 
 
 @dataclass(slots=True)
