@@ -198,18 +198,24 @@ class Index:
 
     def _index_files(self, todo: list[FileStat], rep: UpdateReport, progress: Progress | None):
         group: list[_Pending] = []
-        pending_chunks = 0
+        pending_chunks, first = 0, 0  # chunks waiting, index of the group's first file
+
+        def flush(upto: int) -> None:
+            def tick(fraction: float) -> None:
+                if progress:
+                    progress(first + int(fraction * (upto - first)), len(todo))
+
+            self._flush(group, rep, tick)
+
         for i, fs in enumerate(todo):
             item = self._read(fs, rep)
             if item is not None:
                 group.append(item)
                 pending_chunks += len(item.chunks)
             if pending_chunks >= self.config.embed_group:
-                self._flush(group, rep)
-                if progress:
-                    progress(i + 1, len(todo))
-                group, pending_chunks = [], 0
-        self._flush(group, rep)
+                flush(i + 1)
+                group, pending_chunks, first = [], 0, i + 1
+        flush(len(todo))
         if progress:
             progress(len(todo), len(todo))
 
@@ -228,20 +234,29 @@ class Index:
         rep.warnings.extend(doc.warnings)
         return _Pending(fs, doc.meta, chunks)
 
-    def _flush(self, group: list[_Pending], rep: UpdateReport) -> None:
-        """Embed what the group needs (once per distinct chunk), then commit file by file."""
+    def _flush(
+        self, group: list[_Pending], rep: UpdateReport, tick: Callable[[float], None]
+    ) -> None:
+        """Embed what the group needs (once per distinct chunk), then commit file by file.
+
+        Texts go to the embedder longest first in slices of a few batches: the same batches
+        (and padding) as one call over the whole group, with progress between slices.
+        """
         if not group:
             return
-        wanted: dict[str, str] = {}
+        wanted: dict[str, Chunk] = {}
         for item in group:
             for c in item.chunks:
-                wanted.setdefault(c.hash, c.embed_text)
+                wanted.setdefault(c.hash, c)
         have = store.known_vectors(self._conn, list(wanted))
-        missing = [h for h in wanted if h not in have]
+        missing = sorted((h for h in wanted if h not in have), key=lambda h: -wanted[h].tokens)
         vectors: dict[str, np.ndarray] = {}
-        if missing:
-            embs = self.embedder.embed([wanted[h] for h in missing])
-            vectors = {h: embs[j] for j, h in enumerate(missing)}
+        step = 4 * self.config.batch_size
+        for start in range(0, len(missing), step):
+            part = missing[start : start + step]
+            embs = self.embedder.embed([wanted[h].embed_text for h in part])
+            vectors.update(zip(part, embs, strict=True))
+            tick((start + len(part)) / len(missing))
         rep.embedded += len(missing)
         for item in group:
             own = {c.hash: vectors[c.hash] for c in item.chunks if c.hash in vectors}
