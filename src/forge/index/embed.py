@@ -63,7 +63,7 @@ class SentenceTransformerEmbedder:
         self,
         folder: str | Path,
         name: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = 16,
         max_tokens: int | None = None,
         threads: int | None = None,
         device: str = "cpu",
