@@ -114,8 +114,12 @@ def test_a_different_embedder_is_refused(corpus, make_index, cached_embedder):
     original = cached_embedder.name
     cached_embedder.name = "another-model"
     try:
+        other = make_index()
         with pytest.raises(ForgeError, match="built with embedder all-MiniLM-L6-v2@256"):
-            make_index().update([corpus / "tldr"])
+            other.update([corpus / "tldr"])
+        with pytest.raises(ForgeError, match="built with embedder"):
+            other.search("secure shell", mode="hybrid")
+        assert other.search("secure shell", mode="bm25")  # keywords need no vectors
     finally:
         cached_embedder.name = original
 
