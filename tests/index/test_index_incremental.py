@@ -143,3 +143,12 @@ def test_same_result_as_a_fresh_build(corpus, make_index):
     fresh = make_index("b.db")
     fresh.update([corpus])
     assert rows(idx.path) == rows(fresh.path)
+
+
+def test_a_file_that_is_not_an_index_is_a_user_error(tmp_path):
+    from forge.index import Index
+
+    bad = tmp_path / "notes.db"
+    bad.write_text("these are notes, not a database " * 100)
+    with pytest.raises(ForgeError, match="not a usable index"):
+        Index(bad)
