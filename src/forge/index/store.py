@@ -228,7 +228,8 @@ class VectorMatrix:
         self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self.doc_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         if rows:
-            flat = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+            # A writable copy (bytearray), so torch can wrap it without a warning.
+            flat = np.frombuffer(bytearray(b"".join(r[2] for r in rows)), dtype=np.float32)
             self.matrix = flat.reshape(len(rows), -1)
         else:
             self.matrix = np.zeros((0, 0), dtype=np.float32)
