@@ -33,10 +33,11 @@ OPEN = "\ue000"
 CLOSE = "\ue001"
 WS_OPEN = "\u2028"
 WS_CLOSE = "\u2029"
-_ID0 = 0xF0000  # supplementary private-use plane A: one character per message index
-# a single character class scans fast; the index character after OPEN/CLOSE is read directly
-_MARK_START = re.compile("[\ue000\ue001\u2028\u2029]")
-_MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029\U000f0000-\U000ffffd]")
+# one private-use character per message index, in the Basic Multilingual Plane so that marked
+# text stays in CPython's 2-byte string form (astral characters make every string op slower)
+_ID0 = 0xE100
+MAX_MESSAGES = 0xF8FF - _ID0
+_MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029]")
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
 
@@ -99,6 +100,18 @@ def has_marker_chars(messages: list[dict]) -> bool:
     return False
 
 
+def _marker_positions(rendered: str) -> list[int]:
+    # str.find runs a fast search per marker kind; a regex scan is many times slower here
+    found = []
+    for ch in (OPEN, CLOSE, WS_OPEN, WS_CLOSE):
+        i = rendered.find(ch)
+        while i >= 0:
+            found.append(i)
+            i = rendered.find(ch, i + 1)
+    found.sort()
+    return found
+
+
 def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
     """Strip the markers. Returns the text, {message index: [open, close]} positions in the
     text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
@@ -108,8 +121,7 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
     pieces = []
     removed = last = 0
     size = len(rendered)
-    for m in _MARK_START.finditer(rendered):
-        a = m.start()
+    for a in _marker_positions(rendered):
         pieces.append(rendered[last:a])
         at = a - removed
         ch = rendered[a]
@@ -118,7 +130,7 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
             width = 1
         else:
             idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1
-            if not 0 <= idx < 0xFFFE:
+            if not 0 <= idx < MAX_MESSAGES:
                 raise MaskError("the template cut a content marker apart")
             slot = pos.setdefault(idx, [-1, -1])
             k = 0 if ch == OPEN else 1
@@ -217,7 +229,7 @@ class SpanFinder:
         Raises the template's own error for a conversation it refuses, MaskError when the
         markers changed the output."""
         t = self.template
-        if has_marker_chars(messages):
+        if len(messages) > MAX_MESSAGES or has_marker_chars(messages):
             text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             return text, {}, []
         check = self.needs_check(messages, tools)
