@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from forge.chat.jinja_env import compile_template
 from forge.chat.template import ChatTemplate
 
 OPEN = "\ue000"
@@ -37,7 +38,8 @@ WS_CLOSE = "\u2029"
 # text stays in CPython's 2-byte string form (astral characters make every string op slower)
 _ID0 = 0xE100
 MAX_MESSAGES = 0xF8FF - _ID0
-_MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029]")
+_MARKER_CHARS = re.compile("[\ue000-\ue004\u2028\u2029]")
+_SEP = "\ue004"  # between conversations rendered in one batch
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
 
@@ -250,6 +252,56 @@ class SpanFinder:
                 return text, pos, every
         raise MaskError(
             "the template renders this conversation differently once contents are marked"
+        )
+
+    def render_many(self, items: list[tuple[list[dict], Any]]) -> list:
+        """`render` for many conversations: per item (text, positions, every) or the exception.
+
+        forge's own templates render a whole batch of conversations in one call (a wrapper
+        that calls the template as a macro per conversation), which saves most of Jinja's
+        per-render cost; rows that need a check render one by one."""
+        out: list = [None] * len(items)
+        batch: list[int] = []
+        for k, (msgs, tools) in enumerate(items):
+            if (
+                self.batched is not None
+                and len(msgs) <= MAX_MESSAGES
+                and not has_marker_chars(msgs)
+                and not self.needs_check(msgs, tools)
+            ):
+                batch.append(k)
+            else:
+                out[k] = self._one(msgs, tools)
+        if batch:
+            marked = [(mark(items[k][0], "guarded", self.identity), items[k][1]) for k in batch]
+            try:
+                ctx = self.template.context(False, None, self.extra)
+                del ctx["tools"]
+                pieces = self.batched.render(batch=marked, **ctx).split(_SEP)
+            except Exception:
+                pieces = None  # some row fails: render one by one to attribute the error
+            if pieces is None or len(pieces) != len(batch) + 1:
+                for k in batch:
+                    out[k] = self._one(*items[k])
+            else:
+                for k, piece in zip(batch, pieces, strict=False):
+                    out[k] = parse(piece)
+        return out
+
+    def _one(self, msgs: list[dict], tools: Any):
+        try:
+            return self.render(msgs, tools=tools)
+        except Exception as e:  # the template's own refusal, reported per row
+            return e
+
+    @cached_property
+    def batched(self):
+        if self.template.source != "builtin":
+            return None
+        return compile_template(
+            "{%- macro one(messages, tools) -%}" + self.template.source_text + "{%- endmacro -%}"
+            "{%- for item in batch -%}{{ one(item[0], item[1]) }}" + _SEP + "{%- endfor -%}",
+            trusted=True,
         )
 
     def spans(
