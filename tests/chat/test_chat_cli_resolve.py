@@ -149,3 +149,12 @@ def test_template_date_pins_date_dependent_templates():
         ModelConfig(chat_template="llama-3.1", template_date=datetime.date(2025, 1, 2))
     )
     assert "Today Date: 02 Jan 2025" in t.render([{"role": "user", "content": "hi"}])
+
+
+def test_template_refusal_is_a_red_line_not_a_traceback(forge_cli, tmp_path):
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps([{"role": "system", "content": "x"}, {"role": "user", "content": "y"}]))
+    r = forge_cli("template", "render", "--model", "gemma", "--file", str(f))
+    assert r.code == 1 and "System role not supported" in r.stderr and "Traceback" not in r.stderr
+    r = forge_cli("template", "render", "--model", "gemma")  # the sample drops its system turn here
+    assert r.code == 0 and "<start_of_turn>model" in r.stdout
