@@ -40,6 +40,15 @@ _ID0 = 0xE100
 MAX_MESSAGES = 0xF8FF - _ID0
 _MARKER_CHARS = re.compile("[\ue000-\ue004\u2028\u2029]")
 _SEP = "\ue004"  # between conversations rendered in one batch
+# how templates open a tool call they write without a reply header (Mistral, Falcon3, ...)
+TOOL_CALL_OPENERS = (
+    "[TOOL_CALLS]",
+    "<tool_call>",
+    "<|python_tag|>",
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁call▁begin｜>",
+    "<function",
+)
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
 
@@ -357,15 +366,21 @@ class SpanFinder:
                     elif start < 0:
                         start = end  # the content's start was cut away and there is no header
                     end = self._close(text, end, hi)
-            elif assistant and header:
+            elif assistant:
                 # nothing of this message carries a marker (empty content, a bare tool call):
-                # find its turn between its neighbours' markers
+                # find its turn between its neighbours' markers, after the reply header or,
+                # for templates that write a bare tool call without one, at the call's opener
                 lo = max(cursor, _neighbour_end(pos, i))
                 hi = _neighbour_start(pos, i, len(messages), n)
-                h = text.find(header, lo, hi)
-                if h < 0:
+                h = text.find(header, lo, hi) if header else -1
+                starts = [(h, h + len(header))] if h >= 0 else []
+                if m.get("tool_calls"):
+                    starts += [
+                        (k, k) for k in (text.find(o, lo, hi) for o in TOOL_CALL_OPENERS) if k >= 0
+                    ]
+                if not starts:
                     continue
-                start = h + len(header)
+                start = min(starts)[1]
                 end = self._close(text, start, hi)
                 if end == start:
                     continue
