@@ -130,6 +130,11 @@ def main() -> None:
         ("floor encode_batch", t_floor),
     ):
         print(f"{name:34s} {t:7.2f} s  {len(convs) / t:9.0f} conv/s")
+    import resource
+
+    print(
+        f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     print(f"forge vs transformers: {t_hf / t_forge:.2f}x faster (goal >= 1.5x)")
     print(f"forge vs floor: {t_forge / t_floor:.2f}x the floor's time (goal <= 1.3x)")
 

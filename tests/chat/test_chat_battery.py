@@ -13,7 +13,8 @@ import pytest
 
 from forge.chat import builtin
 from forge.chat.battery import cases, outcome
-from forge.chat.spans import SpanFinder, mark, parse
+from forge.chat.markers import mark, parse
+from forge.chat.spans import SpanFinder
 from forge.chat.template import ChatTemplate, builtin_template
 
 FAMILIES = [n for n, f in builtin.FAMILIES.items() if f.reference]
