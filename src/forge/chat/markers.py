@@ -26,6 +26,9 @@ class MaskError(Exception):
 
 
 def split_ws(text: str) -> tuple[str, str, str]:
+    """(leading whitespace, the rest, trailing whitespace); all leading when only whitespace."""
+    if not (text and (text[0].isspace() or text[-1].isspace())):
+        return "", text, ""
     core = text.strip()
     if not core:
         return text, "", ""
@@ -52,14 +55,20 @@ def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = Fals
             if same_user_ids and m.get("role") == "user":
                 j = next(k for k, other in enumerate(messages) if other == m)
             tag = chr(_ID0 + j)
-            lead, core, trail = split_ws(c) if mode != "inside" else ("", c, "")
-            body = OPEN + tag + core + CLOSE + tag
-            if mode == "guarded":
-                body = (WS_OPEN + lead if lead else "") + body + (trail + WS_CLOSE if trail else "")
+            if mode == "inside" or not (c[0].isspace() or c[-1].isspace()):
+                body = OPEN + tag + c + CLOSE + tag  # the common case: no edge whitespace
             else:
-                body = lead + body + trail
-            m = dict(m)
-            m["content"] = body
+                lead, core, trail = split_ws(c)
+                body = OPEN + tag + core + CLOSE + tag
+                if mode == "guarded":
+                    body = (
+                        (WS_OPEN + lead if lead else "")
+                        + body
+                        + (trail + WS_CLOSE if trail else "")
+                    )
+                else:
+                    body = lead + body + trail
+            m = {**m, "content": body}
         out.append(m)
     return out
 
