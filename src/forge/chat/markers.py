@@ -19,6 +19,11 @@ _ID0 = 0xE100
 MAX_MESSAGES = 0xF8FF - _ID0
 _MARKER_CHARS = re.compile("[\ue000-\ue004\u2028\u2029]")
 SEP = "\ue004"  # between conversations rendered in one batch
+# keys of parse()'s position map besides message indexes
+GUARDS = -1  # where whitespace guards survived
+UNGUARDED = (
+    -2
+)  # present when the render was marked without guards (edge whitespace matched by text)
 
 
 class MaskError(Exception):
@@ -97,7 +102,7 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
     """Strip the markers. Returns the text, {message index: [open, close]} positions in the
     text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
     survived), and the sorted positions of every index marker."""
-    pos: dict[int, list[int]] = {-1: []}
+    pos: dict[int, list[int]] = {GUARDS: []}
     every: list[int] = []
     pieces = []
     removed = last = 0
@@ -107,7 +112,7 @@ def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
         at = a - removed
         ch = rendered[a]
         if ch in (WS_OPEN, WS_CLOSE):
-            pos[-1].append(at)
+            pos[GUARDS].append(at)
             width = 1
         else:
             idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1

@@ -5,10 +5,10 @@ index, and the conversation is rendered once. Removing the markers gives the tex
 positions give where each message's content landed, whatever the template put around it or
 where it moved it (a system prompt folded into a user turn, say).
 
-Templates change content: `trim` and `.strip()` are handled by putting the content's leading and
-trailing whitespace *outside* the index markers, behind guard characters that Python counts as
-whitespace and JSON leaves alone (U+2028, U+2029): a template that strips, strips them with the whitespace; one that does
-not keeps them, and the span grows to cover the whitespace it kept. Templates that cut content
+Templates change content: `trim` and `.strip()` are handled by putting the content's leading
+and trailing whitespace *outside* the index markers, behind guard characters that Python counts
+as whitespace and JSON leaves alone (U+2028, U+2029): a template that strips, strips them with
+the whitespace; one that does not keeps them, and the span grows to cover the whitespace it kept. Templates that cut content
 (reasoning before </think>) drop the start marker; the span then starts after the assistant
 header, which is also where a reply's template-made text (a <think> block, a tool call) begins.
 An assistant span ends after the first end-of-turn string (eos, <|im_end|>, ...) that follows
@@ -28,9 +28,11 @@ from typing import Any
 
 from forge.chat.jinja_env import compile_template
 from forge.chat.markers import (
+    GUARDS,
     MAX_MESSAGES,
     MODES,
     SEP,
+    UNGUARDED,
     MaskError,
     has_marker_chars,
     mark,
@@ -159,8 +161,8 @@ class SpanFinder:
                 plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             if text == plain:
                 if mode != "guarded":
-                    pos[-1] = []  # no guards: edge whitespace is matched by text (see spans)
-                    pos[-2] = [1]
+                    pos[GUARDS] = []
+                    pos[UNGUARDED] = []
                 return text, pos, every
         raise MaskError(
             "the template renders this conversation differently once contents are marked"
@@ -227,8 +229,8 @@ class SpanFinder:
         """Character spans of the trainable messages (indexes into `messages`) in `text`."""
         out: list[MessageSpan] = []
         header = self.header
-        guards = set(pos.get(-1, ()))
-        unguarded = -2 in pos
+        guards = set(pos.get(GUARDS, ()))
+        unguarded = UNGUARDED in pos
         cursor = 0
         n = len(text)
         for i in trainable:
