@@ -22,13 +22,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import xxhash
 
 from forge.config.quality import DedupConfig, SplitConfig
 from forge.data.dedup.hashing import mix64
-from forge.data.dedup.lsh import connect
+from forge.data.dedup.lsh import connect, iter_batches
 from forge.errors import ForgeError
 
 SPLITS = ("train", "validation", "test")
@@ -95,10 +94,9 @@ def _stage_keys(
 ) -> int:
     """Stream the surviving rows' split keys (plus seeded randoms) into Parquet under out."""
     out.mkdir(parents=True, exist_ok=True)
-    dataset = ds.dataset([str(f) for f in key_files], format="parquet")
-    cols = [c for c in ("row_id", "stratum", "timestamp", "group") if c in dataset.schema.names]
     part = n = 0
-    for batch in dataset.to_batches(columns=cols, batch_size=131_072):
+    for batch in iter_batches(key_files, ["row_id", "stratum", "timestamp", "group"]):
+        cols = batch.schema.names
         ids = batch.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
         if len(removed):
             pos = np.searchsorted(removed, ids).clip(max=len(removed) - 1)
