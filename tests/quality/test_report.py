@@ -265,3 +265,19 @@ def test_html_renders_in_headless_chromium(tmp_path):
     subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
                    capture_output=True, timeout=120)  # fmt: skip
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_manifest_leakage_and_sources_are_used(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    m = orjson.loads((root / "manifest.json").read_bytes())
+    m["global_step"] = {"leakage": {"exact_pairs": 0, "near_pairs": 0, "examples": [], "ok": True}}
+    m["sources"] = [{"path": "raw.jsonl", "format": "alpaca", "confidence": 1.0,
+                     "files": [{"path": "raw.jsonl", "encoding": "utf-8"}]}]  # fmt: skip
+    m["repairs"] = {"encoding_repaired": 4}
+    (root / "manifest.json").write_bytes(orjson.dumps(m))
+    r = build_report(root)
+    assert r["leakage"]["by"] == "forge prepare" and r["leakage"]["ok"]
+    assert r["sources"] == [
+        {"path": "raw.jsonl", "format": "alpaca", "confidence": 1.0, "encoding": "utf-8"}
+    ]
+    assert r["encoding"]["repaired"] == 4 and r["input_rows"] == 14

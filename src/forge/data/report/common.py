@@ -141,6 +141,8 @@ def problems(report: dict[str, Any]) -> list[dict[str, Any]]:
             ][:EXAMPLES]
             out.append({"code": f"{kind}_duplicate", "count": d[kind], "examples": ex})
     for r in (report.get("rejections") or {}).get("top", []):
+        if "duplicate" in r["reason"]:  # already listed above, with their clusters
+            continue
         out.append({"code": f"rejected_{r['reason']}", "count": r["count"],
                     "examples": r.get("examples", [])})  # fmt: skip
     leak = report.get("leakage") or {}

@@ -121,7 +121,8 @@ def encoding_problems(text: str) -> list[str]:
     if _maybe_mojibake(text):
         import ftfy
 
-        if ftfy.fix_text(text, normalization=None, fix_line_breaks=False) != text:
+        # fix_encoding only: quotes, ligatures and widths are not encoding problems.
+        if ftfy.fix_encoding(text) != text:
             found.append("mojibake")
     return found
 

@@ -31,11 +31,9 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
     head.add_row("rows", _n(r.get("rows", 0)))
     for s in r.get("sources") or []:
         if "format" in s:
-            head.add_row(
-                "source",
-                f"{s['path']}: {s['format']} ({s.get('confidence', 0):.0%}), "
-                f"{_n(s.get('rows', 0))} rows, {s.get('encoding')}",
-            )
+            rows = f", {_n(s['rows'])} rows" if "rows" in s else ""
+            conf = f" ({s['confidence']:.0%})" if isinstance(s.get("confidence"), float) else ""
+            head.add_row("source", f"{s['path']}: {s['format']}{conf}{rows}, {s.get('encoding')}")
     head.add_row("exact duplicates", f"{_n(d.get('exact', 0))} ({d.get('exact_rate', 0):.1%})")
     head.add_row("near duplicates", f"{_n(d.get('near', 0))} ({d.get('near_rate', 0):.1%})")
     head.add_row("rejected", _n(rej.get("total", 0)))
