@@ -85,9 +85,17 @@ def child(folder: str) -> None:
         )
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"dedup_s": t1 - t0, "split_s": t2 - t1, "peak_mb": peak,
-                      "removed": {k: int(v) for k, v in kinds.items()},
-                      "kept": splits.num_rows}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "dedup_s": t1 - t0,
+                "split_s": t2 - t1,
+                "peak_mb": peak,
+                "removed": {k: int(v) for k, v in kinds.items()},
+                "kept": splits.num_rows,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -109,9 +117,11 @@ def main() -> None:
                 sys.exit(out.stderr)
             r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append((n, r))
-        print(f"{n:>10,} rows: dedup {r['dedup_s']:.1f}s ({n / r['dedup_s']:,.0f} rows/s), "
-              f"split {r['split_s']:.1f}s, peak RSS {r['peak_mb']:.0f} MB, removed "
-              f"{r['removed']}, kept {r['kept']:,}")  # fmt: skip
+        print(
+            f"{n:>10,} rows: dedup {r['dedup_s']:.1f}s ({n / r['dedup_s']:,.0f} rows/s), "
+            f"split {r['split_s']:.1f}s, peak RSS {r['peak_mb']:.0f} MB, removed "
+            f"{r['removed']}, kept {r['kept']:,}"
+        )
     if len(results) > 1:
         (n0, a), (n1, b) = results[0], results[-1]
         print(f"rows x{n1 / n0:.1f} -> peak RSS x{b['peak_mb'] / a['peak_mb']:.2f}")

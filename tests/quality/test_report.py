@@ -251,9 +251,14 @@ def test_html_renders_in_headless_chromium(tmp_path):
     r = build_report(make_dataset(tmp_path / "ds"))
     _, html = write_report(r, tmp_path / "out")
     base = [
-        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-    ]  # fmt: skip
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run(
         [*base, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
     ).stdout
@@ -262,8 +267,11 @@ def test_html_renders_in_headless_chromium(tmp_path):
     assert 'class="chart composition"' in dom and 'data-chart="language mix"' in dom
     assert dom.count('class="bar"') > 20
     shot = tmp_path / "shot.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
-                   capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [*base, f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000
 
 
@@ -271,8 +279,14 @@ def test_manifest_leakage_and_sources_are_used(tmp_path):
     root = make_dataset(tmp_path / "ds")
     m = orjson.loads((root / "manifest.json").read_bytes())
     m["global_step"] = {"leakage": {"exact_pairs": 0, "near_pairs": 0, "examples": [], "ok": True}}
-    m["sources"] = [{"path": "raw.jsonl", "format": "alpaca", "confidence": 1.0,
-                     "files": [{"path": "raw.jsonl", "encoding": "utf-8"}]}]  # fmt: skip
+    m["sources"] = [
+        {
+            "path": "raw.jsonl",
+            "format": "alpaca",
+            "confidence": 1.0,
+            "files": [{"path": "raw.jsonl", "encoding": "utf-8"}],
+        }
+    ]
     m["repairs"] = {"encoding_repaired": 4}
     (root / "manifest.json").write_bytes(orjson.dumps(m))
     r = build_report(root)

@@ -94,8 +94,14 @@ def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                     m = _DUP_OF.search(str(r.get("detail", "")))
                     dup_of = r.get("dup_of", int(m.group(1)) if m else None)
                     kind = "near" if "near" in reason else "exact"
-                    dups.append({"row_id": r.get("row_id"), "dup_of": dup_of, "kind": kind,
-                                 "source": r.get("source")})  # fmt: skip
+                    dups.append(
+                        {
+                            "row_id": r.get("row_id"),
+                            "dup_of": dup_of,
+                            "kind": kind,
+                            "source": r.get("source"),
+                        }
+                    )
     top = [{"reason": r, "count": c, "examples": examples[r]} for r, c in counts.most_common(10)]
     return {"total": sum(counts.values()), "by_stage": dict(stages), "top": top}, dups
 
@@ -219,8 +225,14 @@ def _sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     for s in manifest.get("sources") or []:
         files = s.get("files") or [{"path": s.get("path")}]
         for f in files:
-            out.append({"path": f.get("path"), "format": s.get("format"),
-                        "confidence": s.get("confidence"), "encoding": f.get("encoding")})  # fmt: skip
+            out.append(
+                {
+                    "path": f.get("path"),
+                    "format": s.get("format"),
+                    "confidence": s.get("confidence"),
+                    "encoding": f.get("encoding"),
+                }
+            )
     if out:
         return out
     return [{"path": i.get("path"), "bytes": i.get("bytes")} for i in manifest.get("inputs") or []]
@@ -273,15 +285,15 @@ def _dup_summary(dups, counts, texts, by_id) -> dict[str, Any]:
         clusters.append(
             {
                 "kept": {
-                    "row_id": kept,
+                    "row_id": str(kept),
                     "text": snippet(texts[i]) if i is not None else None,
                     "source": None,
-                },  # fmt: skip
+                },
                 "size": 1 + len(rest),
                 "removed": [
-                    {"source": r["source"], "row_id": r["row_id"], "text": None, "kind": r["kind"]}
+                    {"source": r["source"], "row_id": str(r["row_id"]), "kind": r["kind"]}
                     for r in rest[:EXAMPLES]
-                ],  # fmt: skip
+                ],
             }
         )
     return {

@@ -150,9 +150,16 @@ def _fallback_detect(sample: list[Any]) -> dict[str, Any]:
     return {"format": fmt, "confidence": round(n / len(dicts), 4), "reasons": [f"{fmt}: {n}"]}
 
 
-_SHAREGPT_ROLE = {"human": "user", "gpt": "assistant", "system": "system", "user": "user",
-                  "assistant": "assistant", "function_call": "assistant",
-                  "observation": "tool", "tool": "tool"}  # fmt: skip
+_SHAREGPT_ROLE = {
+    "human": "user",
+    "gpt": "assistant",
+    "system": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "function_call": "assistant",
+    "observation": "tool",
+    "tool": "tool",
+}
 
 
 def to_record(obj: Any, fmt: str) -> tuple[list[dict[str, Any]] | None, str]:
@@ -177,12 +184,20 @@ def _fallback_record(obj: Any, fmt: str) -> tuple[list[dict[str, Any]] | None, s
         raise _Reject("not_an_object")
     if fmt == "alpaca":
         msgs = ([{"role": "system", "content": obj["system"]}] if obj.get("system") else []) + [
-            {"role": "user", "content": "\n\n".join(x for x in (obj.get("instruction"), obj.get("input")) if x)},
+            {
+                "role": "user",
+                "content": "\n\n".join(x for x in (obj.get("instruction"), obj.get("input")) if x),
+            },
             {"role": "assistant", "content": obj.get("output") or ""},
-        ]  # fmt: skip
+        ]
     elif fmt == "sharegpt":
-        msgs = [{"role": _SHAREGPT_ROLE.get(str(m.get("from")), str(m.get("from"))),
-                 "content": m.get("value") or ""} for m in obj["conversations"]]  # fmt: skip
+        msgs = [
+            {
+                "role": _SHAREGPT_ROLE.get(str(m.get("from")), str(m.get("from"))),
+                "content": m.get("value") or "",
+            }
+            for m in obj["conversations"]
+        ]
     elif fmt == "openai":
         msgs = [{"role": m.get("role"), "content": m.get("content") or ""} for m in obj["messages"]]
     elif fmt == "text":

@@ -24,8 +24,11 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
     c = console or Console()
     d = r.get("duplicates") or {}
     rej = r.get("rejections") or {}
-    head = Table(title=f"Data quality: {r.get('name') or ', '.join(r.get('paths') or [])}",
-                 show_header=False, title_justify="left")  # fmt: skip
+    head = Table(
+        title=f"Data quality: {r.get('name') or ', '.join(r.get('paths') or [])}",
+        show_header=False,
+        title_justify="left",
+    )
     head.add_column(style="bold")
     head.add_column()
     head.add_row("rows", _n(r.get("rows", 0)))
@@ -74,8 +77,13 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
         for col in ("field", "present", "missing", "empty", "p50 length"):
             t.add_column(col, justify="right" if col != "field" else "left")
         for k, s in list(fields.items())[:20]:
-            t.add_row(k, _n(s["present"]), _n(s["missing"]), _n(s["empty"]),
-                      _n(s["length"].get("p50", "-")))  # fmt: skip
+            t.add_row(
+                k,
+                _n(s["present"]),
+                _n(s["missing"]),
+                _n(s["empty"]),
+                _n(s["length"].get("p50", "-")),
+            )
         c.print(t)
 
     splits = r.get("splits") or {}
@@ -84,8 +92,12 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
         for col in ("split", "rows", "tokens", "trainable"):
             t.add_column(col, justify="right" if col != "split" else "left")
         for k, s in splits.items():
-            t.add_row(k, _n(s.get("rows", 0)), _n(s.get("tokens_total", "-")),
-                      _n(s.get("trainable_total", "-")))  # fmt: skip
+            t.add_row(
+                k,
+                _n(s.get("rows", 0)),
+                _n(s.get("tokens_total", "-")),
+                _n(s.get("trainable_total", "-")),
+            )
         c.print(t)
 
     probs = r.get("problems") or []
