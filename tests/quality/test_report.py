@@ -295,3 +295,16 @@ def test_manifest_leakage_and_sources_are_used(tmp_path):
         {"path": "raw.jsonl", "format": "alpaca", "confidence": 1.0, "encoding": "utf-8"}
     ]
     assert r["encoding"]["repaired"] == 4 and r["input_rows"] == 14
+
+
+def test_packed_dataset_report(tmp_path):
+    from forge.data.pack import pack_table
+
+    root = make_dataset(tmp_path / "ds")
+    t = pq.read_table(root / "train.parquet")
+    pq.write_table(pack_table(t, 32), root / "train.parquet")
+    r = build_report(root)
+    train = r["splits"]["train"]
+    assert train["documents"] == 5 and train["rows"] < 5
+    assert train["tokens_total"] == sum(len(x) for x in t.column("input_ids").to_pylist())
+    assert 0.5 < train["fill_rate"] <= 1.0

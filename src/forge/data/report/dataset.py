@@ -152,8 +152,11 @@ def dataset_report(root: Path) -> dict[str, Any]:
             train = _trainable(t.column("labels"))
             entry["trainable_tokens"] = distribution(train)
             entry["trainable_total"] = int(train.sum())
-        if "seq_lengths" in cols:
+        if "seq_lengths" in cols:  # packed: rows are sequences of several documents
             entry["documents"] = int(_lengths(t.column("seq_lengths")).sum())
+            fill = (t.schema.metadata or {}).get(b"forge.fill_rate")
+            if fill is not None:
+                entry["fill_rate"] = float(fill)
         texts = t.column("text").to_pylist() if "text" in cols else None
         msgs = t.column("messages").to_pylist() if "messages" in cols else None
         ids = t.column("id").to_pylist() if "id" in cols else [None] * t.num_rows

@@ -184,10 +184,12 @@ def _splits(r: dict[str, Any]) -> str:
         [
             name,
             s.get("rows", 0),
+            s.get("documents", s.get("rows", 0)),
             s.get("tokens_total", "-"),
             s.get("trainable_total", "-"),
             (s.get("tokens") or {}).get("p50", "-"),
             (s.get("tokens") or {}).get("max", "-"),
+            f"{100 * s['fill_rate']:.1f}%" if "fill_rate" in s else "-",
         ]
         for name, s in splits.items()
     ]
@@ -200,7 +202,19 @@ def _splits(r: dict[str, Any]) -> str:
     return (
         "<h2>Splits</h2>"
         + f'<div class="charts">{"".join(charts)}</div>'
-        + _table(["split", "rows", "tokens", "trainable tokens", "p50 tokens", "max tokens"], rows)
+        + _table(
+            [
+                "split",
+                "rows",
+                "documents",
+                "tokens",
+                "trainable",
+                "p50 tokens",
+                "max tokens",
+                "fill",
+            ],
+            rows,
+        )
     )
 
 

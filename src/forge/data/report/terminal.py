@@ -89,14 +89,16 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
     splits = r.get("splits") or {}
     if splits and r.get("kind") == "dataset":
         t = Table(title="Splits", title_justify="left")
-        for col in ("split", "rows", "tokens", "trainable"):
+        for col in ("split", "rows", "documents", "tokens", "trainable", "fill"):
             t.add_column(col, justify="right" if col != "split" else "left")
         for k, s in splits.items():
             t.add_row(
                 k,
                 _n(s.get("rows", 0)),
+                _n(s.get("documents", s.get("rows", 0))),
                 _n(s.get("tokens_total", "-")),
                 _n(s.get("trainable_total", "-")),
+                f"{s['fill_rate']:.1%}" if "fill_rate" in s else "-",
             )
         c.print(t)
 
