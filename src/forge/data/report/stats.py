@@ -55,8 +55,13 @@ _STOPWORDS = {
     "pt": "o de que e do da em um para é com não uma os no se na por mais dos ao pelo",
     "nl": "de het een en van is dat niet op te zijn met voor er ik je die in aan",
 }
-_STOP = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words.split():
+        _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
     ("HIRAGANA", "ja"),
@@ -79,8 +84,11 @@ def language(text: str) -> str:
     """
     sample = text[:2000]
     scripts: Counter[str] = Counter()
-    for ch in sample:
-        if ch.isalpha():
+    scripts["LATIN"] = len(_ASCII_LETTER.findall(sample))
+    if not sample.isascii():  # only the non-ASCII characters need a Unicode name
+        for ch in _NON_ASCII.findall(sample):
+            if not ch.isalpha():
+                continue
             if ord(ch) < 0x250:
                 scripts["LATIN"] += 1
                 continue
@@ -91,6 +99,7 @@ def language(text: str) -> str:
                     break
             else:
                 scripts["LATIN" if "LATIN" in name else "other"] += 1
+    scripts = +scripts  # drop zero counts
     if not scripts:
         return "unknown"
     top, _ = scripts.most_common(1)[0]
@@ -99,9 +108,14 @@ def language(text: str) -> str:
     if top != "LATIN":
         return "unknown" if top == "other" else top
     words = _WORD.findall(sample.casefold())
-    hits = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
-    best = max(hits, key=lambda k: hits[k])
-    return best if hits[best] >= 2 and hits[best] >= 0.05 * len(words) else "latin-other"
+    hits: Counter[str] = Counter()
+    for w in words:
+        for lang in _LANGS_OF.get(w, ()):
+            hits[lang] += 1
+    if not hits:
+        return "latin-other"
+    best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
+    return best if n >= 2 and n >= 0.05 * len(words) else "latin-other"
 
 
 # -- encoding -----------------------------------------------------------------------------
@@ -128,8 +142,8 @@ def encoding_problems(text: str) -> list[str]:
 
 
 def _maybe_mojibake(text: str) -> bool:
-    """Cheap pre-check before ftfy: mojibake needs characters from Latin-1/1252 ranges."""
-    return any(0x80 <= ord(c) < 0x250 or c in "â€™œ" for c in text)
+    """Cheap pre-check before ftfy: mojibake needs non-ASCII characters."""
+    return not text.isascii()
 
 
 # -- fields ----------------------------------------------------------------------------------
