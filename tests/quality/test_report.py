@@ -240,6 +240,13 @@ def test_inspect_cli(forge_cli, tmp_path):
     assert (tmp_path / "rep" / "report.html").is_file()
     res = forge_cli("inspect", str(tmp_path / "missing.jsonl"))
     assert res.code == 1 and "no such file" in res.stderr
+    (tmp_path / "empty").mkdir()
+    res = forge_cli("inspect", str(tmp_path / "empty"))
+    assert (
+        res.code == 1
+        and "no data files in this folder" in res.stderr
+        and "Traceback" not in res.stderr
+    )
 
 
 def _chromium() -> str | None:

@@ -65,7 +65,10 @@ class DedupConfig(Section):
     )
     seed: int = Field(1, description="Seed of the MinHash permutations.")
     memory_limit: str = Field(
-        "1GB", description="Memory the global dedup step may use before spilling to disk."
+        "1GB",
+        pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$",
+        description="Memory the global dedup and split steps may use before spilling to disk, "
+        "e.g. 512MB, 4GB.",
     )
 
     @model_validator(mode="after")

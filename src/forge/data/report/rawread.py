@@ -24,7 +24,13 @@ def expand(paths: list[str]) -> list[Path]:
             raise ForgeError(f"{p}: no file matches", "check the path or the glob")
         for h in map(Path, hits):
             if h.is_dir():
-                out += sorted(f for f in h.rglob("*") if f.is_file() and _known(f))
+                found = sorted(f for f in h.rglob("*") if f.is_file() and _known(f))
+                if not found:
+                    raise ForgeError(
+                        f"{h}: no data files in this folder",
+                        "forge reads .jsonl .json .csv .tsv .parquet .txt .md (also .gz/.zst/.bz2)",
+                    )
+                out += found
             elif h.is_file():
                 out.append(h)
             else:
