@@ -147,9 +147,7 @@ def _by_rank(con, ratios: np.ndarray, stratified: bool) -> pa.Table:
     skey = "coalesce(stratum, '')" if stratified else "''"
     counts = con.sql(f"SELECT {skey} AS s, count(*) AS n FROM k GROUP BY s ORDER BY s").fetchnumpy()
     alloc = allocate(counts["n"].astype(np.int64), ratios)
-    plan = pa.table(  # noqa: F841 (queried by name below)
-        {"s": counts["s"], "n_test": alloc[:, 2], "n_val": alloc[:, 1]}
-    )
+    con.register("plan", pa.table({"s": counts["s"], "n_test": alloc[:, 2], "n_val": alloc[:, 1]}))
     return con.sql(
         f"""
         SELECT row_id, CASE WHEN pos <= n_test THEN 'test'
@@ -183,7 +181,7 @@ def _temporal(con, ratios: np.ndarray, n: int) -> pa.Table:
     b1 = _cut(cum, t[0], 0)
     b2 = _cut(cum, t[0] + t[1], b1)
     split = np.where(cum <= b1, "train", np.where(cum <= b2, "validation", "test"))
-    plan = pa.table({"ts": g["ts"], "split": split.astype(object)})  # noqa: F841
+    con.register("plan", pa.table({"ts": g["ts"], "split": split.astype(object)}))
     return con.sql(
         "SELECT row_id, split FROM k JOIN plan USING (ts) ORDER BY row_id"
     ).to_arrow_table()
@@ -197,7 +195,7 @@ def _grouped(con, ratios: np.ndarray, n: int) -> pa.Table:
     mid = np.cumsum(cnt) - cnt / 2.0
     t = targets(n, ratios)
     split = np.where(mid <= t[2], "test", np.where(mid <= t[2] + t[1], "validation", "train"))
-    plan = pa.table({"grp": g["grp"], "split": split.astype(object)})  # noqa: F841
+    con.register("plan", pa.table({"grp": g["grp"], "split": split.astype(object)}))
     return con.sql(
         "SELECT row_id, split FROM k JOIN plan USING (grp) ORDER BY row_id"
     ).to_arrow_table()
