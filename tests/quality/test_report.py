@@ -315,3 +315,13 @@ def test_packed_dataset_report(tmp_path):
     assert train["documents"] == 5 and train["rows"] < 5
     assert train["tokens_total"] == sum(len(x) for x in t.column("input_ids").to_pylist())
     assert 0.5 < train["fill_rate"] <= 1.0
+
+
+def test_fields_missing_only_where_the_field_exists(tmp_path):
+    a = tmp_path / "a.jsonl"
+    b = tmp_path / "b.jsonl"
+    a.write_text('{"instruction": "x", "output": "y"}\n{"instruction": "z", "output": "w"}\n')
+    b.write_text('{"text": "one document"}\n{"text": "another document"}\n{"text": null}\n')
+    r = inspect_paths([a, b])
+    assert r["fields"]["instruction"]["missing"] == 0 and r["fields"]["instruction"]["rows"] == 2
+    assert r["fields"]["text"]["rows"] == 3 and r["fields"]["text"]["missing"] == 1

@@ -117,7 +117,7 @@ def problems(report: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for field, s in (report.get("fields") or {}).items():
         for kind in ("missing", "empty"):
-            if s.get(kind) and s[kind] < report.get("rows", 0):
+            if s.get(kind) and s[kind] < s.get("rows", report.get("rows", 0)):
                 out.append(
                     {
                         "code": f"{kind}_value",

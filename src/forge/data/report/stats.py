@@ -158,10 +158,16 @@ def is_empty(v: Any) -> bool:
 
 
 class FieldStats:
-    """Per top-level field: rows present, missing (absent or null), empty, lengths."""
+    """Per top-level field: rows present, missing (absent or null), empty, lengths.
+
+    A field counts as missing only in rows of the files where it appears at all, so
+    inspecting two files with different columns does not call every column half missing.
+    """
 
     def __init__(self) -> None:
         self.rows = 0
+        self.file_rows: Counter[str] = Counter()
+        self.files_of: dict[str, set[str]] = {}
         self.present: Counter[str] = Counter()
         self.missing_null: Counter[str] = Counter()
         self.empty: Counter[str] = Counter()
@@ -171,9 +177,12 @@ class FieldStats:
 
     def add(self, obj: Any, where: Any = None) -> None:
         self.rows += 1
+        file = str(where[0]) if isinstance(where, (list, tuple)) and where else ""
+        self.file_rows[file] += 1
         if not isinstance(obj, dict):
             return
         for k, v in obj.items():
+            self.files_of.setdefault(k, set()).add(file)
             if v is None:
                 self.missing_null[k] += 1
                 self._example(f"missing:{k}", where, obj)
@@ -195,13 +204,15 @@ class FieldStats:
         fields = set(self.present) | set(self.missing_null)
         out = {}
         for k in sorted(fields, key=lambda f: (-self.present[f], f)):
-            missing = self.rows - self.present[k]
+            rows = sum(self.file_rows[f] for f in self.files_of.get(k, ()))
+            missing = rows - self.present[k]
             out[k] = {
+                "rows": rows,
                 "present": self.present[k],
                 "missing": missing,
-                "missing_rate": round(missing / self.rows, 4) if self.rows else 0.0,
+                "missing_rate": round(missing / rows, 4) if rows else 0.0,
                 "empty": self.empty[k],
-                "empty_rate": round(self.empty[k] / self.rows, 4) if self.rows else 0.0,
+                "empty_rate": round(self.empty[k] / rows, 4) if rows else 0.0,
                 "length": distribution(self.lengths.get(k, [])),
                 "length_unit": self.units.get(k, "chars"),
             }
