@@ -219,7 +219,7 @@ def assign_splits(
     if n == 0:
         shutil.rmtree(work, ignore_errors=True)
         return SCHEMA.empty_table()
-    con = connect(work, DedupConfig(), name="split")
+    con = connect(work, DedupConfig(memory_limit=cfg.memory_limit), name="split")
     try:
         con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet('{work.as_posix()}/keys/*')")
         ratios = _ratios(cfg)
