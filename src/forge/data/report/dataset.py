@@ -94,8 +94,14 @@ def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                     m = _DUP_OF.search(str(r.get("detail", "")))
                     dup_of = r.get("dup_of", int(m.group(1)) if m else None)
                     kind = "near" if "near" in reason else "exact"
-                    dups.append({"row_id": r.get("row_id"), "dup_of": dup_of, "kind": kind,
-                                 "source": r.get("source")})  # fmt: skip
+                    dups.append(
+                        {
+                            "row_id": r.get("row_id"),
+                            "dup_of": dup_of,
+                            "kind": kind,
+                            "source": r.get("source"),
+                        }
+                    )
     top = [{"reason": r, "count": c, "examples": examples[r]} for r, c in counts.most_common(10)]
     return {"total": sum(counts.values()), "by_stage": dict(stages), "top": top}, dups
 
@@ -146,8 +152,11 @@ def dataset_report(root: Path) -> dict[str, Any]:
             train = _trainable(t.column("labels"))
             entry["trainable_tokens"] = distribution(train)
             entry["trainable_total"] = int(train.sum())
-        if "seq_lengths" in cols:
+        if "seq_lengths" in cols:  # packed: rows are sequences of several documents
             entry["documents"] = int(_lengths(t.column("seq_lengths")).sum())
+            fill = (t.schema.metadata or {}).get(b"forge.fill_rate")
+            if fill is not None:
+                entry["fill_rate"] = float(fill)
         texts = t.column("text").to_pylist() if "text" in cols else None
         msgs = t.column("messages").to_pylist() if "messages" in cols else None
         ids = t.column("id").to_pylist() if "id" in cols else [None] * t.num_rows
@@ -157,8 +166,12 @@ def dataset_report(root: Path) -> dict[str, Any]:
             m = _messages(msgs[i]) if msgs is not None else None
             if m is not None:
                 convs.add(m)
-            text = (texts[i] if texts is not None else None) or (
-                "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in m) if m else ""
+            # Compared and measured as dedup compares it: `role: content` per message (the
+            # rendered text would add the template's markers to every row).
+            text = (
+                "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in m)
+                if m
+                else (texts[i] if texts is not None else None) or ""
             )
             loc = [split, i if ids[i] is None else ids[i]]
             text_stats.add(text, loc)
@@ -172,6 +185,15 @@ def dataset_report(root: Path) -> dict[str, Any]:
         splits.setdefault(split, {}).update(idx)
     rejections, dups = _rejections(root / "rejected.jsonl")
     counts = manifest.get("counts") or {}
+    # prepare checks leakage on its key tables with the dedup config it ran; use that, and
+    # check the written rows only when the manifest does not say.
+    leak = (manifest.get("global_step") or {}).get("leakage")
+    if isinstance(leak, dict):
+        leakage = {"checked": True, "by": "forge prepare", **leak}
+    elif all_texts:
+        leakage = _leakage(all_texts, all_split, where)
+    else:
+        leakage = {"checked": False}
     report: dict[str, Any] = {
         "kind": "dataset",
         "forge_version": __version__,
@@ -179,8 +201,9 @@ def dataset_report(root: Path) -> dict[str, Any]:
         "name": manifest.get("name"),
         "model": manifest.get("model"),
         "template": manifest.get("template"),
-        "sources": manifest.get("inputs") or [],
+        "sources": _sources(manifest),
         "rows": sum(s.get("rows", 0) for s in splits.values()),
+        "input_rows": (counts.get("read") or {}).get("in"),
         "counts": counts,
         "splits": splits,
         "tokens": {"by_split": {s: e["tokens"] for s, e in splits.items() if "tokens" in e}},
@@ -189,14 +212,33 @@ def dataset_report(root: Path) -> dict[str, Any]:
         "encoding": {
             "problems": dict(text_stats.encoding),
             "examples": text_stats.examples,
-            "repaired": _stage_count(counts, "clean", "repaired"),
+            "repaired": (manifest.get("repairs") or {}).get("encoding_repaired"),
         },
         "duplicates": _dup_summary(dups, counts, all_texts, by_id),
         "rejections": rejections,
-        "leakage": _leakage(all_texts, all_split, where) if all_texts else {"checked": False},
+        "leakage": leakage,
     }
     report["problems"] = problems(report)
     return report
+
+
+def _sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per input: its path, format and encoding when the manifest says them."""
+    out = []
+    for s in manifest.get("sources") or []:
+        files = s.get("files") or [{"path": s.get("path")}]
+        for f in files:
+            out.append(
+                {
+                    "path": f.get("path"),
+                    "format": s.get("format"),
+                    "confidence": s.get("confidence"),
+                    "encoding": f.get("encoding"),
+                }
+            )
+    if out:
+        return out
+    return [{"path": i.get("path"), "bytes": i.get("bytes")} for i in manifest.get("inputs") or []]
 
 
 def _messages(raw: Any) -> list[dict[str, Any]] | None:
@@ -246,15 +288,15 @@ def _dup_summary(dups, counts, texts, by_id) -> dict[str, Any]:
         clusters.append(
             {
                 "kept": {
-                    "row_id": kept,
+                    "row_id": str(kept),
                     "text": snippet(texts[i]) if i is not None else None,
                     "source": None,
-                },  # fmt: skip
+                },
                 "size": 1 + len(rest),
                 "removed": [
-                    {"source": r["source"], "row_id": r["row_id"], "text": None, "kind": r["kind"]}
+                    {"source": r["source"], "row_id": str(r["row_id"]), "kind": r["kind"]}
                     for r in rest[:EXAMPLES]
-                ],  # fmt: skip
+                ],
             }
         )
     return {
