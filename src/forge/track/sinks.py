@@ -30,7 +30,7 @@ class JsonlTracker:
     def __init__(self, run_dir: Path, **_: Any):
         self.path = Path(run_dir) / "metrics.jsonl"
         self.samples = Path(run_dir) / "samples.jsonl"
-        self.f = open(self.path, "ab")
+        self.f = open(self.path, "ab")  # noqa: SIM115  (open for the whole run)
 
     def log(self, metrics: dict[str, float], step: int) -> None:
         clean = {
