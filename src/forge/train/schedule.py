@@ -13,7 +13,9 @@ from forge.registry import register
 
 def _progress(step: int, warmup: int, total: int) -> float:
     """Share of the post-warmup steps done, in [0, 1]."""
-    return min(1.0, (step - warmup) / max(1, total - warmup))
+    if step >= total:
+        return 1.0
+    return (step - warmup) / max(1, total - warmup)
 
 
 @register("scheduler", "cosine")
