@@ -32,7 +32,7 @@ def linear(step: int, max_lr: float, min_lr: float, warmup: int, total: int) -> 
     """A straight line from ``max_lr`` down to ``min_lr``."""
     if step < warmup:
         return max_lr * (step + 1) / (warmup + 1)
-    return max_lr + _progress(step, warmup, total) * (min_lr - max_lr)
+    return min_lr + (1.0 - _progress(step, warmup, total)) * (max_lr - min_lr)
 
 
 @register("scheduler", "constant")
