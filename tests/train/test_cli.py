@@ -98,3 +98,16 @@ def test_tokenizer_train_command(forge_cli, stdlib_corpus, tmp_path):
     r = forge_cli("--config", cfg, "train", "--tokenizer", str(out), "--run-name", "bpe", "--json")
     assert r.code == 0, r
     assert orjson.loads(r.stdout)["last_val"]["bits_per_byte"] > 0
+
+
+def test_generate_trace_needs_the_index(forge_cli, stdlib_corpus, tmp_path):
+    import forge.index
+
+    if hasattr(forge.index, "Index"):
+        import pytest
+
+        pytest.skip("the markdown index is installed; its own tests cover search")
+    cfg = _yaml(tmp_path, stdlib_corpus, max_steps=2)
+    assert forge_cli("--config", cfg, "train", "--run-name", "a").code == 0
+    r = forge_cli("--config", cfg, "generate", "a", "--trace", "3")
+    assert r.code == 1 and "needs the markdown index" in r.stderr and r.stdout == ""
