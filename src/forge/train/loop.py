@@ -105,10 +105,10 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
 
     raw_model = run.model
     model: torch.nn.Module = raw_model
-    if t.compile:
-        model = torch.compile(model)
     if info.ddp:
         model = DDP(model, device_ids=[info.local_rank] if info.device.startswith("cuda") else None)
+    if t.compile:  # after DDP, so the compiler sees DDP's bucketed all-reduces
+        model = torch.compile(model)
     params = [p for p in raw_model.parameters() if p.requires_grad]
     flops_per_token = raw_model.flops_per_token(T)
     peak = (
