@@ -76,7 +76,10 @@ class TrainingConfig(Section):
     )
     compile: bool = Field(False, description="torch.compile the model (helps on GPU).")
     num_threads: int | None = Field(
-        None, gt=0, description="CPU threads for PyTorch. Empty: the physical cores."
+        None,
+        gt=0,
+        description="CPU threads for PyTorch. Empty: the physical cores not busy with other "
+        "processes right now (by load average), divided among local ranks.",
     )
     eval_interval: int = Field(250, gt=0, description="Evaluate every N steps (and at the end).")
     eval_batches: int = Field(20, gt=0, description="Validation batches per evaluation.")
