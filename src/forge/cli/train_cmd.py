@@ -60,7 +60,8 @@ def train_cmd(
     from forge.track.console import ConsoleReporter
     from forge.train.loop import train
 
-    cfg = common.load("train", required=False)
+    # Without forge.yaml, --data or --preset (or --resume) says what to train; else: no plan.
+    cfg = common.load("train", required=not (data or preset or resume))
     if data:
         cfg.training.data = data
     if preset:

@@ -11,6 +11,7 @@ from forge.config.data import DataConfig, PreprocessingConfig
 from forge.config.hardware import HardwareConfig
 from forge.config.index import IndexConfig
 from forge.config.model import ModelConfig
+from forge.config.plan import PlanConfig
 from forge.config.tracking import TrackingConfig
 from forge.config.training import TrainingConfig
 
@@ -34,3 +35,6 @@ class ForgeConfig(Section):
         default_factory=TrackingConfig, description="Where metrics go."
     )
     index: IndexConfig = Field(default_factory=IndexConfig, description="The markdown index.")
+    plan: PlanConfig = Field(
+        default_factory=PlanConfig, description="What `forge plan` decided, and why."
+    )

@@ -1,0 +1,190 @@
+"""Conversations to token ids and labels: render (one pass, with spans), batch-encode, mask.
+
+Labels are -100 everywhere except on the trainable spans (see forge.chat.spans). Text is
+encoded without the tokenizer's own special tokens, as transformers' apply_chat_template does:
+the template writes the bos it wants, and a tokenizer that adds one too would double it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import jinja2
+import numpy as np
+
+from forge.chat.conversation import Conversation
+from forge.chat.spans import MaskError, SpanFinder
+from forge.chat.template import ChatTemplate, template_inputs
+from forge.chat.tokenizer import ChatTokenizer
+from forge.errors import ForgeError
+
+POLICIES = ("all_assistant", "last_assistant", "all")
+TRUNCATION = ("drop", "truncate")
+IGNORE = -100
+_CHUNK = 1024
+
+
+@dataclass(slots=True)
+class Encoded:
+    input_ids: list[int]
+    labels: list[int]
+    text: str
+
+
+@dataclass(slots=True)
+class Rejected:
+    reason: str
+    """template_error, mask_error, no_trainable_tokens, too_long, empty."""
+    detail: str
+
+
+def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[int]]:
+    """(messages to train on, messages explicitly excluded) under a policy and `train` flags."""
+    msgs = conv.messages
+    assistants = [i for i, m in enumerate(msgs) if m.role == "assistant"]
+    if policy == "all_assistant":
+        base = set(assistants)
+    elif policy == "last_assistant":
+        base = set(assistants[-1:])
+    else:  # "all": every message; train=False still excludes one
+        base = set(range(len(msgs)))
+    for i, m in enumerate(msgs):
+        if m.train is True:
+            base.add(i)
+        elif m.train is False:
+            base.discard(i)
+    excluded = [i for i, m in enumerate(msgs) if m.train is False]
+    return sorted(base), excluded
+
+
+def _check_args(policy: str, truncation: str) -> None:
+    if policy not in POLICIES:
+        raise ForgeError(f"unknown loss policy {policy!r}", f"use one of: {', '.join(POLICIES)}")
+    if truncation not in TRUNCATION:
+        raise ForgeError(
+            f"unknown truncation {truncation!r}", f"use one of: {', '.join(TRUNCATION)}"
+        )
+
+
+def _token_range(enc, n: int, a: int, b: int) -> tuple[int, int]:
+    """Tokens covering characters [a, b): (first, last + 1). A character split over several
+    byte tokens belongs to all of them, so the end walks over the tokens sharing the last
+    character; a boundary character that no token covers (a normalizer dropped it) falls back
+    to a binary search over the offsets."""
+    ta, tb = enc.char_to_token(a), enc.char_to_token(b - 1)
+    if ta is None or tb is None:
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        return int(np.searchsorted(offsets[:, 1], a, side="right")), int(
+            np.searchsorted(offsets[:, 0], b, side="left")
+        )
+    while tb + 1 < n and enc.token_to_chars(tb + 1)[0] < b:
+        tb += 1
+    return ta, tb + 1
+
+
+def encode_conversations(
+    template: ChatTemplate,
+    tokenizer: ChatTokenizer,
+    convs: Sequence[Conversation],
+    policy: str = "all_assistant",
+    max_length: int | None = None,
+    truncation: str = "drop",
+) -> list[Encoded | Rejected]:
+    """Render, tokenize and mask conversations; one result per conversation, in order."""
+    _check_args(policy, truncation)
+    specials = {**template.special_tokens, **tokenizer.special_tokens}
+    finder = SpanFinder(template, **specials)
+    bos_id = tokenizer.bos_id
+    tok = tokenizer.tokenizer
+    out: list[Encoded | Rejected] = []
+
+    def finish(plans, texts, future) -> None:
+        encs = future.result() if future is not None else []
+        for plan in plans:
+            if isinstance(plan, Rejected):
+                out.append(plan)
+                continue
+            k, keep, drop = plan
+            out.append(_labels(encs[k], texts[k], keep, drop, bos_id, max_length, truncation))
+
+    # Pipeline: the Rust tokenizer encodes chunk k on a worker thread (it releases the GIL)
+    # while this thread renders chunk k+1 and masks chunk k-1.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for lo in range(0, len(convs), _CHUNK):
+            plans: list = []
+            texts: list[str] = []
+            for conv in convs[lo : lo + _CHUNK]:
+                plan = _plan(finder, conv, policy)
+                if isinstance(plan, Rejected):
+                    plans.append(plan)
+                    continue
+                text, keep, drop = plan
+                plans.append((len(texts), keep, drop))
+                texts.append(text)
+            future = pool.submit(_encode, tok, texts) if texts else None
+            if pending is not None:
+                finish(*pending)
+            pending = (plans, texts, future)
+        if pending is not None:
+            finish(*pending)
+    return out
+
+
+def _encode(tok, texts: list[str]):
+    return tok.encode_batch(texts, add_special_tokens=False)
+
+
+def _plan(finder: SpanFinder, conv: Conversation, policy: str):
+    if not conv.messages:
+        return Rejected("empty", "the conversation has no messages")
+    msgs = template_inputs(conv)
+    train, excluded = trainable_indexes(conv, policy)
+    try:
+        text, pos, every = finder.render(msgs, tools=conv.tools)
+        wanted = sorted(set(excluded) | set(train)) if policy == "all" else train
+        spans = finder.spans(msgs, text, pos, every, wanted)
+    except MaskError as e:
+        return Rejected("mask_error", str(e))
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError, IndexError) as e:
+        return Rejected("template_error", f"{type(e).__name__}: {e}")
+    trainset = set(train)
+    if policy == "all":
+        keep = [(0, len(text))] if text else []
+        drop = [(s.start, s.end) for s in spans if s.index not in trainset]
+    else:
+        keep = [(s.start, s.end) for s in spans]
+        drop = []
+    return text, keep, drop
+
+
+def _labels(enc, text, keep, drop, bos_id, max_length, truncation) -> Encoded | Rejected:
+    ids = enc.ids
+    n = len(ids)
+    labels = [IGNORE] * n
+    for a, b in keep:
+        if b > a:
+            ta, tb = _token_range(enc, n, a, b)
+            labels[ta:tb] = ids[ta:tb]
+    for a, b in drop:
+        if b > a:
+            ta, tb = _token_range(enc, n, a, b)
+            labels[ta:tb] = [IGNORE] * (tb - ta)
+    start = 0
+    if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id:
+        # a template and its data both wrote bos: keep one, so the model never sees "<s><s>"
+        start = 1
+    if start:
+        ids, labels = ids[start:], labels[start:]
+        n -= start
+    if max_length is not None and n > max_length:
+        if truncation == "drop":
+            return Rejected("too_long", f"{n} tokens > max_length {max_length}")
+        ids, labels = ids[:max_length], labels[:max_length]
+    if labels.count(IGNORE) == len(labels):
+        return Rejected(
+            "no_trainable_tokens", "no token of this conversation is trained under the policy"
+        )
+    return Encoded(input_ids=ids, labels=labels, text=text)

@@ -1,0 +1,63 @@
+"""Which chat template a model gets: forge.yaml > the model folder's own > the catalog's family.
+
+Never a silent fallback: when none of them gives a template, the error lists the candidates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forge.chat import builtin
+from forge.chat.model_folder import model_folder_template
+from forge.chat.template import ChatTemplate, get_template
+from forge.config.model import ModelConfig
+from forge.errors import ForgeError
+
+
+def _folder(cfg: ModelConfig) -> Path | None:
+    for cand in (cfg.name, cfg.tokenizer):
+        if cand and Path(cand).expanduser().is_dir():
+            return Path(cand).expanduser()
+    return None
+
+
+def _catalog_template(name: str) -> tuple[str | None, str]:
+    """(template name or None, the model id the catalog knows it by)."""
+    from forge import catalog
+
+    find = getattr(catalog, "find", None)
+    if find is None:  # catalog not installed in this build: say so instead of guessing
+        raise ForgeError(
+            f"cannot look up a chat template for model {name!r}: the model catalog is unavailable",
+            f"set model.chat_template to one of: {', '.join(builtin.names())}",
+        )
+    spec = find(name)
+    return spec.template, spec.id
+
+
+def resolve_template(model_cfg: ModelConfig) -> ChatTemplate:
+    """The chat template for `model_cfg` (forge.yaml's `model:` section)."""
+    when = model_cfg.template_date
+    if model_cfg.chat_template:
+        return get_template(model_cfg.chat_template, when)
+    folder = _folder(model_cfg)
+    if folder is not None:
+        own = model_folder_template(folder, when)
+        if own is not None:
+            return own
+    if model_cfg.family and model_cfg.family in builtin.FAMILIES:
+        return get_template(model_cfg.family, when)
+    if model_cfg.name and folder is None:
+        template, model_id = _catalog_template(model_cfg.name)
+        if template is not None:
+            return get_template(template, when)
+        raise ForgeError(
+            f"model {model_id} has no chat template (a base model)",
+            "set model.chat_template to train it on conversations: "
+            f"{', '.join(builtin.names())}; or prepare plain text instead",
+        )
+    where = f"model folder {folder} has no chat template" if folder else "no model is named"
+    raise ForgeError(
+        f"cannot choose a chat template: {where} and model.chat_template is empty",
+        f"set model.chat_template to one of: {', '.join(builtin.names())}, a .jinja path, or inline Jinja",
+    )

@@ -1,0 +1,340 @@
+"""Where the trainable text is in a rendered conversation, for any template, in one render.
+
+Each message's content is wrapped in private-use marker characters that carry the message's
+index, and the conversation is rendered once. Removing the markers gives the text, and their
+positions give where each message's content landed, whatever the template put around it or
+where it moved it (a system prompt folded into a user turn, say).
+
+Templates change content: `trim` and `.strip()` are handled by putting the content's leading and
+trailing whitespace *outside* the index markers, behind guard characters that Python counts as
+whitespace and JSON leaves alone (U+2028, U+2029): a template that strips, strips them with the whitespace; one that does
+not keeps them, and the span grows to cover the whitespace it kept. Templates that cut content
+(reasoning before </think>) drop the start marker; the span then starts after the assistant
+header, which is also where a reply's template-made text (a <think> block, a tool call) begins.
+An assistant span ends after the first end-of-turn string (eos, <|im_end|>, ...) that follows
+its content, so the model learns to stop.
+
+Markers could change what a template does (e.g. one that tests `content.startswith(...)`), so
+the marked render is checked against a plain render unless the template is a built-in known not
+to look at content in a way markers change. A mismatch is never silent: the row is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from forge.chat.template import ChatTemplate
+
+OPEN = "\ue000"
+CLOSE = "\ue001"
+WS_OPEN = "\u2028"
+WS_CLOSE = "\u2029"
+_ID0 = 0xF0000  # supplementary private-use plane A: one character per message index
+# a single character class scans fast; the index character after OPEN/CLOSE is read directly
+_MARK_START = re.compile("[\ue000\ue001\u2028\u2029]")
+_MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029\U000f0000-\U000ffffd]")
+_PROBE_USER = "\ue002"
+_PROBE_ASSISTANT = "\ue003"
+
+
+class MaskError(Exception):
+    """The marked render differs from the plain one: spans cannot be trusted for this row."""
+
+
+@dataclass(slots=True)
+class MessageSpan:
+    index: int
+    start: int
+    end: int
+
+
+def _split_ws(text: str) -> tuple[str, str, str]:
+    core = text.strip()
+    if not core:
+        return text, "", ""
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return lead, core, trail
+
+
+MODES = ("guarded", "bare", "inside")
+
+
+def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = False) -> list[dict]:
+    """Copies of the messages with every non-empty string content wrapped in markers.
+
+    `guarded`: edge whitespace outside the index markers, behind guards (the default: exact);
+    `bare`: edge whitespace outside, no guards (for templates stripping only some characters,
+    e.g. `lstrip('\\n')`); `inside`: everything inside the markers. `same_user_ids` gives equal
+    user messages the same markers, for templates that compare whole messages."""
+    out = []
+    for i, m in enumerate(messages):
+        c = m.get("content")
+        if isinstance(c, str) and c:
+            j = i
+            if same_user_ids and m.get("role") == "user":
+                j = next(k for k, other in enumerate(messages) if other == m)
+            tag = chr(_ID0 + j)
+            lead, core, trail = _split_ws(c) if mode != "inside" else ("", c, "")
+            body = OPEN + tag + core + CLOSE + tag
+            if mode == "guarded":
+                body = (WS_OPEN + lead if lead else "") + body + (trail + WS_CLOSE if trail else "")
+            else:
+                body = lead + body + trail
+            m = dict(m)
+            m["content"] = body
+        out.append(m)
+    return out
+
+
+def has_marker_chars(messages: list[dict]) -> bool:
+    for m in messages:
+        c = m.get("content")
+        if isinstance(c, str) and _MARKER_CHARS.search(c):
+            return True
+    return False
+
+
+def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
+    """Strip the markers. Returns the text, {message index: [open, close]} positions in the
+    text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
+    survived), and the sorted positions of every index marker."""
+    pos: dict[int, list[int]] = {-1: []}
+    every: list[int] = []
+    pieces = []
+    removed = last = 0
+    size = len(rendered)
+    for m in _MARK_START.finditer(rendered):
+        a = m.start()
+        pieces.append(rendered[last:a])
+        at = a - removed
+        ch = rendered[a]
+        if ch in (WS_OPEN, WS_CLOSE):
+            pos[-1].append(at)
+            width = 1
+        else:
+            idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1
+            if not 0 <= idx < 0xFFFE:
+                raise MaskError("the template cut a content marker apart")
+            slot = pos.setdefault(idx, [-1, -1])
+            k = 0 if ch == OPEN else 1
+            slot[k] = at if slot[k] == -1 else -2
+            every.append(at)
+            width = 2
+        removed += width
+        last = a + width
+    if not pieces:
+        return rendered, pos, every
+    pieces.append(rendered[last:])
+    return "".join(pieces), pos, every
+
+
+class SpanFinder:
+    """Per-template state for span finding: the assistant header and the end-of-turn strings."""
+
+    def __init__(self, template: ChatTemplate, **extra: Any):
+        """`extra` goes to every render (special tokens such as bos_token and eos_token)."""
+        self.template = template
+        self.extra = extra
+        stops = list(template.end_of_turn)
+        eos = extra.get("eos_token") or template.special_tokens.get("eos_token")
+        if eos and eos not in stops:
+            stops.append(eos)
+        self.stops = tuple(s for s in stops if s)
+        fam = template.family
+        # Built-ins that do not look at content beyond trimming can trust the marked render.
+        self.trusted = fam is not None and not fam.alters_content
+        self.careful = fam is not None and bool(fam.alters_content)
+        self.identity = fam is not None and "identity" in fam.alters_content
+
+    @cached_property
+    def header(self) -> str:
+        """The text that opens an assistant reply (e.g. `<|im_start|>assistant\\n`), as the
+        template writes it inside a conversation; empty for templates without a generation
+        prompt. Found from probes: the generation prompt, and the text between a user turn
+        and the reply that follows it."""
+        t = self.template
+        user = {"role": "user", "content": _PROBE_USER}
+        try:
+            with_prompt = t.render_dicts([user], True, None, **self.extra)
+            without = t.render_dicts([user], False, None, **self.extra)
+            four = t.render_dicts(
+                [
+                    user,
+                    {"role": "assistant", "content": _PROBE_ASSISTANT},
+                    dict(user),
+                    {"role": "assistant", "content": "x"},
+                ],
+                False,
+                None,
+                **self.extra,
+            )
+        except Exception:
+            return ""
+        k = 0
+        while k < min(len(with_prompt), len(without)) and with_prompt[k] == without[k]:
+            k += 1
+        prompt = with_prompt[k:]
+        u, q = four.find(_PROBE_USER), four.find(_PROBE_ASSISTANT)
+        if not prompt or u < 0 or q < u:
+            return ""
+        between = four[u + 1 : q]
+        # the longest head of the prompt that the template also writes before a reply
+        for n in range(len(prompt), 0, -1):
+            at = between.rfind(prompt[:n])
+            if at >= 0:
+                return between[at:] if n >= min(4, len(prompt)) else ""
+        return ""
+
+    def needs_check(self, messages: list[dict], tools: Any) -> bool:
+        if self.trusted:
+            return False
+        if not self.careful:
+            return True
+        if tools:
+            return True
+        for m in messages:
+            c = m.get("content")
+            if not isinstance(c, str):
+                return True
+            if (
+                c != c.strip()
+                or "think>" in c
+                or "<tool_response>" in c
+                or "reasoning_content" in m
+            ):
+                return True
+        return False
+
+    def render(
+        self, messages: list[dict], tools: Any = None, add_generation_prompt: bool = False
+    ) -> tuple[str, dict[int, list[int]], list[int]]:
+        """Render with markers; returns (text, marker positions, all marker positions).
+        Raises the template's own error for a conversation it refuses, MaskError when the
+        markers changed the output."""
+        t = self.template
+        if has_marker_chars(messages):
+            text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
+            return text, {}, []
+        check = self.needs_check(messages, tools)
+        plain = None
+        for mode in MODES:
+            rendered = t.render_dicts(
+                mark(messages, mode, self.identity), add_generation_prompt, tools, **self.extra
+            )
+            text, pos, every = parse(rendered)
+            if not check:
+                return text, pos, every
+            if plain is None:
+                plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
+            if text == plain:
+                if mode != "guarded":
+                    pos[-1] = []  # no guards: edge whitespace is matched by text (see spans)
+                    pos[-2] = [1]
+                return text, pos, every
+        raise MaskError(
+            "the template renders this conversation differently once contents are marked"
+        )
+
+    def spans(
+        self,
+        messages: list[dict],
+        text: str,
+        pos: dict[int, list[int]],
+        every: list[int],
+        trainable: list[int],
+    ) -> list[MessageSpan]:
+        """Character spans of the trainable messages (indexes into `messages`) in `text`."""
+        out: list[MessageSpan] = []
+        header = self.header
+        guards = set(pos.get(-1, ()))
+        unguarded = -2 in pos
+        cursor = 0
+        n = len(text)
+        for i in trainable:
+            m = messages[i]
+            slot = pos.get(i)
+            o, c = slot if slot is not None else (-1, -1)
+            if o == -2 or c == -2:
+                raise MaskError(f"message {i} appears more than once in the rendered text")
+            assistant = m.get("role") == "assistant"
+            content = m.get("content")
+            lead = trail = ""
+            if isinstance(content, str) and content:
+                lead, _, trail = _split_ws(content)
+            if c >= 0:
+                # whitespace the template kept around the content (its guard survived) is part of it
+                end = (
+                    c + len(trail)
+                    if trail
+                    and ((c + len(trail)) in guards or (unguarded and text.startswith(trail, c)))
+                    else c
+                )
+                if o >= 0:
+                    kept = (o - len(lead)) in guards or (unguarded and text.endswith(lead, 0, o))
+                    start = o - len(lead) if lead and kept else o
+                else:
+                    start = -1
+                anchor = o if o >= 0 else c
+                # neighbouring markers bound the search: every marker before `anchor` or after
+                # `c` belongs to another message
+                k = bisect_left(every, anchor)
+                lo = every[k - 1] if k > 0 else 0
+                k = bisect_right(every, c)
+                hi = every[k] if k < len(every) else n
+                if assistant:
+                    h = text.rfind(header, max(lo, cursor), anchor) if header else -1
+                    if h >= 0:
+                        start = h + len(header)
+                    elif start < 0:
+                        start = end  # the content's start was cut away and there is no header
+                    end = self._close(text, end, hi)
+            elif assistant and header:
+                # nothing of this message carries a marker (empty content, a bare tool call):
+                # find its turn between its neighbours' markers
+                lo = max(cursor, _neighbour_end(pos, i))
+                hi = _neighbour_start(pos, i, len(messages), n)
+                h = text.find(header, lo, hi)
+                if h < 0:
+                    continue
+                start = h + len(header)
+                end = self._close(text, start, hi)
+                if end == start:
+                    continue
+            else:
+                continue
+            if end > start:
+                out.append(MessageSpan(i, start, end))
+                cursor = end
+        return out
+
+    def _close(self, text: str, end: int, hi: int) -> int:
+        """Extend an assistant span over the first end-of-turn string after its content."""
+        best = (hi, 0)
+        for s in self.stops:
+            k = text.find(s, end, hi)
+            if k >= 0 and (k, -len(s)) < best:
+                best = (k, -len(s))
+        return best[0] - best[1] if best[1] else end
+
+
+def _neighbour_end(pos: dict[int, list[int]], i: int) -> int:
+    for j in range(i - 1, -1, -1):
+        slot = pos.get(j)
+        if slot and max(slot) >= 0:
+            return max(slot)
+    return 0
+
+
+def _neighbour_start(pos: dict[int, list[int]], i: int, count: int, n: int) -> int:
+    for j in range(i + 1, count):
+        slot = pos.get(j)
+        if slot:
+            found = [p for p in slot if p >= 0]
+            if found:
+                return min(found)
+    return n
