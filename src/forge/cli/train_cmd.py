@@ -238,6 +238,10 @@ def generate_cmd(
     top_p: Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible text.")] = None,
     checkpoint: CkptOpt = "best",
+    trace: Annotated[
+        int,
+        typer.Option("--trace", help="Also show the N nearest chunks of the markdown index."),
+    ] = 0,
     json: common.JsonOpt = False,
 ) -> None:
     """Continue a prompt with a trained run, streaming the text as it is generated.
@@ -248,17 +252,49 @@ def generate_cmd(
 
     from forge.train.api import stream_run
 
+    if trace:
+        _index_class()  # fail before generating, not after
     pieces = stream_run(
         run, _output_dir(), prompt, max_new_tokens, temperature, top_k, top_p, seed, checkpoint
     )
     if json:
-        common.print_json({"prompt": prompt, "text": "".join(pieces)})
+        text = "".join(pieces)
+        out = {"prompt": prompt, "text": text}
+        if trace:
+            out["trace"] = [str(r) for r in _trace(prompt + text, trace)]
+        common.print_json(out)
         return
     sys.stdout.write(prompt)
+    text = ""
     for piece in pieces:
+        text += piece
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
+    for r in _trace(prompt + text, trace) if trace else []:
+        common.console.print(f"[dim]near:[/dim] {r}", highlight=False)
+
+
+def _index_class():
+    """forge.index.Index, or a ForgeError when the index is not installed."""
+    try:
+        from forge.index import Index  # type: ignore[attr-defined]
+    except ImportError:
+        Index = None
+    if Index is None:
+        from forge.errors import ForgeError
+
+        raise ForgeError(
+            "--trace needs the markdown index (forge.index), which is not installed",
+            "install forge's index extra and build an index with `forge index`",
+        )
+    return Index
+
+
+def _trace(text: str, k: int) -> list:
+    """The ``k`` chunks of the markdown index (`forge index`) nearest to ``text``."""
+    cfg = common.load("generate", required=False)
+    return list(_index_class()(cfg.index.path).search(text, k, mode="vector"))
 
 
 @tokenizer_app.command("train")
