@@ -240,7 +240,11 @@ def generate_cmd(
     checkpoint: CkptOpt = "best",
     trace: Annotated[
         int,
-        typer.Option("--trace", help="Also show the N nearest chunks of the markdown index."),
+        typer.Option(
+            "--trace",
+            min=0,
+            help="Show the N indexed corpus chunks nearest to the text (forge index).",
+        ),
     ] = 0,
     json: common.JsonOpt = False,
 ) -> None:
@@ -250,10 +254,9 @@ def generate_cmd(
     """
     import sys
 
+    from forge.cli import index_cmd
     from forge.train.api import stream_run
 
-    if trace:
-        _index_class()  # fail before generating, not after
     pieces = stream_run(
         run, _output_dir(), prompt, max_new_tokens, temperature, top_k, top_p, seed, checkpoint
     )
@@ -261,40 +264,18 @@ def generate_cmd(
         text = "".join(pieces)
         out = {"prompt": prompt, "text": text}
         if trace:
-            out["trace"] = [str(r) for r in _trace(prompt + text, trace)]
+            out["trace"] = index_cmd.trace(prompt + text, trace)
         common.print_json(out)
         return
     sys.stdout.write(prompt)
-    text = ""
+    written = []
     for piece in pieces:
-        text += piece
+        written.append(piece)
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
-    for r in _trace(prompt + text, trace) if trace else []:
-        common.console.print(f"[dim]near:[/dim] {r}", highlight=False)
-
-
-def _index_class():
-    """forge.index.Index, or a ForgeError when the index is not installed."""
-    try:
-        from forge.index import Index  # type: ignore[attr-defined]
-    except ImportError:
-        Index = None
-    if Index is None:
-        from forge.errors import ForgeError
-
-        raise ForgeError(
-            "--trace needs the markdown index (forge.index), which is not installed",
-            "install forge's index extra and build an index with `forge index`",
-        )
-    return Index
-
-
-def _trace(text: str, k: int) -> list:
-    """The ``k`` chunks of the markdown index (`forge index`) nearest to ``text``."""
-    cfg = common.load("generate", required=False)
-    return list(_index_class()(cfg.index.path).search(text, k, mode="vector"))
+    if trace:
+        index_cmd.print_trace(index_cmd.trace(prompt + "".join(written), trace))
 
 
 @tokenizer_app.command("train")
