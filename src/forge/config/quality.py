@@ -66,7 +66,7 @@ class DedupConfig(Section):
     seed: int = Field(1, description="Seed of the MinHash permutations.")
     memory_limit: str = Field(
         "1GB",
-        pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$",
+        pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
         description="Memory the global dedup step may use before spilling to disk, e.g. "
         "512MB, 4GB.",
     )
@@ -118,7 +118,7 @@ class SplitConfig(Section):
     )
     memory_limit: str = Field(
         "1GB",
-        pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$",
+        pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
         description="Memory split assignment may use before spilling to disk.",
     )
 
