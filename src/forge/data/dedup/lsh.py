@@ -48,7 +48,7 @@ def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBat
     """Record batches of the files, one file and one batch at a time: no read-ahead, so
     memory is about one row group (a dataset scanner buffers dozens of batches)."""
     for f in files:
-        pf = pq.ParquetFile(f)
+        pf = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
         cols = [c for c in columns if c in pf.schema_arrow.names]
         yield from pf.iter_batches(batch_size=_READ_BATCH, columns=cols)
         # Decoding a row group leaves freed pages in Arrow's allocator; hand them back, or

@@ -73,7 +73,8 @@ class Scan:
         n_tok, n_train, n_chars, docs = [], [], [], 0
         rows, fill = 0, None
         for path in paths:
-            pf = pq.ParquetFile(path)
+            # No whole-row-group pre-buffering: read column chunks in 1 MB pieces.
+            pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
             names = pf.schema_arrow.names
             meta = pf.schema_arrow.metadata or {}
             if b"forge.fill_rate" in meta:
@@ -88,7 +89,8 @@ class Scan:
                     docs += int(list_lengths(batch.column("seq_lengths")).sum())
                 self._rows(name, batch, rows, n_chars)
                 rows += len(batch)
-            pa.default_memory_pool().release_unused()
+                # Freed decode buffers would otherwise stay with Arrow's allocator.
+                pa.default_memory_pool().release_unused()
         entry: dict[str, Any] = {"rows": rows, "files": [p.name for p in paths]}
         if n_tok:
             t = np.concatenate(n_tok)
