@@ -95,7 +95,7 @@ def section(model: type[BaseModel]) -> st.SearchStrategy:
     return st.fixed_dictionaries(required, optional=optional)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(section(ForgeConfig))
 def test_any_valid_config_survives_save_and_load(tmp_path_factory, raw):
     # Field bounds come from the schema; cross-field rules (e.g. dedup bands x rows <=

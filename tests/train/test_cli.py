@@ -98,3 +98,42 @@ def test_tokenizer_train_command(forge_cli, stdlib_corpus, tmp_path):
     r = forge_cli("--config", cfg, "train", "--tokenizer", str(out), "--run-name", "bpe", "--json")
     assert r.code == 0, r
     assert orjson.loads(r.stdout)["last_val"]["bits_per_byte"] > 0
+
+
+def test_generate_trace_needs_the_index(forge_cli, stdlib_corpus, tmp_path):
+    import forge.index
+
+    if hasattr(forge.index, "Index"):
+        import pytest
+
+        pytest.skip("the markdown index is installed; its own tests cover search")
+    cfg = _yaml(tmp_path, stdlib_corpus, max_steps=2)
+    assert forge_cli("--config", cfg, "train", "--run-name", "a").code == 0
+    r = forge_cli("--config", cfg, "generate", "a", "--trace", "3")
+    assert r.code == 1 and "needs the markdown index" in r.stderr and r.stdout == ""
+
+
+def test_train_on_prepared_token_shards(forge_cli, stdlib_corpus, tmp_path):
+    """A dataset folder in the `forge prepare` layout: tokens/<split>/ + tokenizer/."""
+    import numpy as np
+
+    from forge.train.data import write_shards
+    from forge.train.tokenizer import encode_text, eot_id, save_tokenizer, train_bpe
+
+    tok = train_bpe([str(stdlib_corpus)], vocab_size=300)
+    ids = np.asarray(encode_text(tok, stdlib_corpus.read_text(encoding="utf-8")))
+    ds = tmp_path / "data" / "stdlib"
+    cut = len(ids) * 9 // 10
+    write_shards(ids[:cut], ds / "tokens" / "train", 300, eot_id(tok))
+    write_shards(ids[cut:], ds / "tokens" / "validation", 300, eot_id(tok))
+    save_tokenizer(tok, ds / "tokenizer" / "tokenizer.json")
+
+    cfg = _yaml(tmp_path, ds, max_steps=4, eval_interval=2)
+    r = forge_cli("--config", cfg, "train", "--run-name", "p", "--json")
+    assert r.code == 0, r
+    res = orjson.loads(r.stdout)
+    assert "bits_per_char" not in res["last_val"]  # BPE: bits per byte only
+    # bytes per token of a BPE on code is well above 1
+    assert res["last_val"]["bits_per_byte"] < res["last_val"]["loss"] / 0.6931471805599453
+    run_tok = (tmp_path / "runs" / "p" / "tokenizer.json").read_text()
+    assert run_tok == (ds / "tokenizer" / "tokenizer.json").read_text()

@@ -60,7 +60,8 @@ def train_cmd(
     from forge.track.console import ConsoleReporter
     from forge.train.loop import train
 
-    cfg = common.load("train", required=False)
+    # Without forge.yaml, --data or --preset (or --resume) says what to train; else: no plan.
+    cfg = common.load("train", required=not (data or preset or resume))
     if data:
         cfg.training.data = data
     if preset:
@@ -237,6 +238,14 @@ def generate_cmd(
     top_p: Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible text.")] = None,
     checkpoint: CkptOpt = "best",
+    trace: Annotated[
+        int,
+        typer.Option(
+            "--trace",
+            min=0,
+            help="Show the N indexed corpus chunks nearest to the text (forge index).",
+        ),
+    ] = 0,
     json: common.JsonOpt = False,
 ) -> None:
     """Continue a prompt with a trained run, streaming the text as it is generated.
@@ -245,19 +254,28 @@ def generate_cmd(
     """
     import sys
 
+    from forge.cli import index_cmd
     from forge.train.api import stream_run
 
     pieces = stream_run(
         run, _output_dir(), prompt, max_new_tokens, temperature, top_k, top_p, seed, checkpoint
     )
     if json:
-        common.print_json({"prompt": prompt, "text": "".join(pieces)})
+        text = "".join(pieces)
+        out = {"prompt": prompt, "text": text}
+        if trace:
+            out["trace"] = index_cmd.trace(prompt + text, trace)
+        common.print_json(out)
         return
     sys.stdout.write(prompt)
+    written = []
     for piece in pieces:
+        written.append(piece)
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
+    if trace:
+        index_cmd.print_trace(index_cmd.trace(prompt + "".join(written), trace))
 
 
 @tokenizer_app.command("train")

@@ -38,7 +38,7 @@ def evaluate_run(
             f"{run_dir}: its training data {data_path} is gone", "restore the data file"
         )
     cache = Path(t["output_dir"]) / ".cache" / "tokens"
-    data = open_data(data_path, tok, t["val_fraction"], cache)
+    data = open_data(data_path, tok, t["val_fraction"], cache, t.get("data_source", "auto"))
     out = evaluate(
         model,
         data,

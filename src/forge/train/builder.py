@@ -119,7 +119,7 @@ def build(
         else:
             spec = cfg.model.tokenizer or preset_model.get("vocab", "char")
             tok = make_tokenizer(spec, path, tcfg.gpt.vocab_size or 4096)
-        data = open_data(path, tok, tcfg.val_fraction, cache_dir)
+        data = open_data(path, tok, tcfg.val_fraction, cache_dir, tcfg.data_source)
         tok = data.tokenizer
         if run_dir is None:
             run_dir = _new_run_dir(tcfg, preset)
@@ -130,7 +130,7 @@ def build(
     dist.barrier(info)
     if not info.main:
         tok = load_tokenizer(run_dir / "tokenizer.json")
-        data = open_data(path, tok, tcfg.val_fraction, cache_dir)
+        data = open_data(path, tok, tcfg.val_fraction, cache_dir, tcfg.data_source)
     assert tok is not None
 
     model_cfg = GPTConfig.from_dict({**tcfg.gpt.model_dump(), "vocab_size": tok.get_vocab_size()})

@@ -181,7 +181,7 @@ def text_source(
 
 
 @register("data_source", "prepared")
-def prepared_source(folder: str | Path, tokenizer: Tokenizer | None) -> TokenData:
+def prepared_source(folder: str | Path, tokenizer: Tokenizer | None, *_: object) -> TokenData:
     """A dataset folder written by `forge prepare` (tokens/train, tokens/validation)."""
     from forge.train.tokenizer import load_tokenizer
 
@@ -227,10 +227,20 @@ def _bytes_per_token(shards: Shards, tok: Tokenizer, sample: int = 1 << 20) -> f
 
 
 def open_data(
-    path: str | Path, tokenizer: Tokenizer | None, val_fraction: float, cache_dir: str | Path
+    path: str | Path,
+    tokenizer: Tokenizer | None,
+    val_fraction: float,
+    cache_dir: str | Path,
+    source: str = "auto",
 ) -> TokenData:
-    """A prepared dataset folder or a text file (for a text file a tokenizer is required)."""
+    """Data through the registry's ``data_source`` named ``source``; ``auto``: a prepared
+    dataset folder or a text file (for a text file a tokenizer is required). Every source is
+    called as ``source(path, tokenizer, val_fraction, cache_dir)``."""
+    from forge.registry import get
+
     p = Path(path)
+    if source != "auto":
+        return get("data_source", source)(p, tokenizer, val_fraction, cache_dir)
     if p.is_dir():
         return prepared_source(p, tokenizer)
     if tokenizer is None:
