@@ -1,5 +1,6 @@
 """The quality steps inside the real `forge prepare`: dedup, temporal split, leakage check and
-the report, on the tweet CSVs (mac_roman, `M/D/YY H:MM` timestamps)."""
+the report on the tweet CSVs (mac_roman, `M/D/YY H:MM` timestamps); stratified split with
+class balancing on a labelled chat file."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from forge.config import ForgeConfig
 from forge.data.pipeline import prepare
 from forge.data.read import iter_records
 from forge.data.split import parse_timestamp
-
-pytestmark = pytest.mark.real_data
 
 
 def _tokenizer(texts: list[str], path):
@@ -33,6 +32,7 @@ def _tokenizer(texts: list[str], path):
     return tok
 
 
+@pytest.mark.real_data
 def test_tweets_prepared_with_a_temporal_split(shared_data, tmp_path):
     files = [shared_data / "tabular" / n for n in ("realDonaldTrump.csv", "BarackObama.csv")]
     rows = [obj for f in files for _, _, obj in iter_records(f) if isinstance(obj, dict)]
@@ -59,7 +59,8 @@ def test_tweets_prepared_with_a_temporal_split(shared_data, tmp_path):
     )
     res = prepare(cfg)
     m = res.manifest
-    assert m["global_step"]["implementation"] == "forge.data.dedup + forge.data.split"
+    g = m["global_step"]
+    assert g["duplicates"]["exact"] + g["duplicates"]["near"] == m["counts"]["dedup"]["rejected"]
     assert m["global_step"]["leakage"]["ok"]
     assert m["counts"]["dedup"]["rejected"] > 0  # retweeted / repeated tweets
     kept = m["counts"]["dedup"]["out"]
@@ -98,3 +99,57 @@ def test_tweets_prepared_with_a_temporal_split(shared_data, tmp_path):
     )
     assert report["splits"]["train"]["tokens_total"] == m["tokens"]["train"]["total"]
     assert (res.out / "report.html").read_text().count('class="chart') >= 2
+
+
+def test_stratified_split_with_class_balancing(tmp_path):
+    """A labelled chat file: stratified by `label`, the train split capped to equal classes."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(400):
+        label = "pos" if i % 5 else "neg"  # 320 pos, 80 neg
+        words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"], size=8))
+        lines.append(
+            json.dumps(
+                {
+                    "prompt": f"Classify item {i}: {words}",
+                    "response": f"{label} {i}",
+                    "label": label,
+                }
+            )
+        )
+    src = tmp_path / "labelled.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    _tokenizer(lines, tmp_path / "tokenizer.json")
+    cfg = ForgeConfig.model_validate(
+        {
+            "model": {
+                "tokenizer": str(tmp_path / "tokenizer.json"),
+                "chat_template": "chatml",
+                "max_length": 256,
+            },
+            "data": {
+                "name": "lab",
+                "output_dir": str(tmp_path / "data"),
+                "sources": [{"path": str(src)}],
+            },
+            "preprocessing": {
+                "workers": 1,
+                "split": {"method": "stratified", "stratify_by": "label", "validation": 0.25},
+                "balance": {"enabled": True, "mode": "cap"},
+            },
+        }
+    )
+    res = prepare(cfg)
+    m = res.manifest
+    assert m["counts"]["dedup"]["rejected"] == 0
+    # validation keeps each class's share (80 of 320 pos, 20 of 80 neg); train is capped to
+    # as many pos rows as there are neg rows (60 each)
+    assert m["counts"]["splits"]["validation"] == 100
+    assert m["counts"]["splits"]["train"] == 120
+    import pyarrow.parquet as pq
+
+    train = [
+        json.loads(x) for x in pq.read_table(res.out / "train.parquet")["messages"].to_pylist()
+    ]
+    labels = [msgs[-1]["content"].split()[0] for msgs in train]
+    assert labels.count("pos") == labels.count("neg") == 60

@@ -325,3 +325,20 @@ def test_fields_missing_only_where_the_field_exists(tmp_path):
     r = inspect_paths([a, b])
     assert r["fields"]["instruction"]["missing"] == 0 and r["fields"]["instruction"]["rows"] == 2
     assert r["fields"]["text"]["rows"] == 3 and r["fields"]["text"]["missing"] == 1
+
+
+def test_large_dataset_is_sampled_for_text_but_exact_for_tokens(tmp_path, monkeypatch):
+    from forge.data.report import splitscan
+
+    monkeypatch.setattr(splitscan, "TEXT_ROWS", 3)
+    monkeypatch.setattr(splitscan, "_BATCH", 2)  # several batches per file
+    r = build_report(make_dataset(tmp_path / "ds"))
+    assert r["text_rows_measured"] == 2  # every 3rd of 8 rows
+    assert sum(r["languages"].values()) == 2
+    assert r["splits"]["train"]["rows"] == 5 and r["splits"]["train"]["tokens"]["count"] == 5
+    full = build_report(make_dataset(tmp_path / "ds2"))
+    for s in ("train", "validation", "test"):
+        assert r["splits"][s]["tokens_total"] == full["splits"][s]["tokens_total"]
+        assert r["splits"][s]["trainable_total"] == full["splits"][s]["trainable_total"]
+    # the kept row of the largest duplicate cluster still shows its text
+    assert "capital of France" in r["duplicates"]["clusters"][0]["kept"]["text"]

@@ -33,22 +33,27 @@ def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.Duck
         p.unlink(missing_ok=True)
     tmp = workdir / f"{name}.tmp"
     con = duckdb.connect(str(db))
-    con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
+    con.execute(f"SET temp_directory = {sql_str(tmp)}")
     con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     return con
 
 
+def sql_str(path: Path | str) -> str:
+    """A path as a SQL string literal (quotes doubled: a folder may be called "John's")."""
+    return "'" + Path(path).as_posix().replace("'", "''") + "'"
+
+
 def parquet_list(files: list[Path]) -> str:
     """A DuckDB list literal of file paths for read_parquet([...])."""
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join(sql_str(f) for f in files) + "]"
 
 
 def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
     """Record batches of the files, one file and one batch at a time: no read-ahead, so
     memory is about one row group (a dataset scanner buffers dozens of batches)."""
     for f in files:
-        pf = pq.ParquetFile(f)
+        pf = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
         cols = [c for c in columns if c in pf.schema_arrow.names]
         yield from pf.iter_batches(batch_size=_READ_BATCH, columns=cols)
         # Decoding a row group leaves freed pages in Arrow's allocator; hand them back, or
@@ -134,11 +139,11 @@ def write_bands(
 
 def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -> None:
     """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket."""
-    glob = (bands_dir / "*.parquet").as_posix()
+    glob = sql_str(bands_dir / "*.parquet")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE members AS
-        WITH b AS (SELECT band, bucket, row_id FROM read_parquet('{glob}')),
+        WITH b AS (SELECT band, bucket, row_id FROM read_parquet({glob})),
         multi AS (SELECT band, bucket, count(*) AS n FROM b GROUP BY band, bucket HAVING n > 1)
         SELECT b.band, b.bucket, b.row_id, multi.n,
                row_number() OVER (PARTITION BY b.band, b.bucket ORDER BY b.row_id) AS pos

@@ -27,7 +27,7 @@ import xxhash
 
 from forge.config.quality import DedupConfig, SplitConfig
 from forge.data.dedup.hashing import mix64
-from forge.data.dedup.lsh import connect, iter_batches
+from forge.data.dedup.lsh import connect, iter_batches, sql_str
 from forge.errors import ForgeError
 
 SPLITS = ("train", "validation", "test")
@@ -221,7 +221,7 @@ def assign_splits(
         return SCHEMA.empty_table()
     con = connect(work, DedupConfig(memory_limit=cfg.memory_limit), name="split")
     try:
-        con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet('{work.as_posix()}/keys/*')")
+        con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet({sql_str(work / 'keys' / '*')})")
         ratios = _ratios(cfg)
         if cfg.method == "temporal":
             out = _temporal(con, ratios, n)
