@@ -29,6 +29,6 @@ class NoPlanError(ForgeError):
 
     def __init__(self, path: str, command: str):
         super().__init__(
-            f"no plan found: {path} does not exist",
-            f"run `forge plan` first, or pass the needed flags to `forge {command}`",
+            f"no plan found: run `forge plan` first ({path} does not exist)",
+            f"`forge plan --data YOUR_DATA` writes it; or pass the needed flags to `forge {command}`",
         )

@@ -118,7 +118,8 @@ class Hardware:
 
     def describe(self) -> str:
         """One line for people: `AMD EPYC, 2 cores, 23.4 GiB RAM, no GPU`."""
-        parts = [self.cpu_model, f"{self.cpu_cores} cores", f"{self.ram_total_gb:.1f} GiB RAM"]
+        parts = [self.cpu_model] if self.cpu_model else []  # empty for a described machine
+        parts += [f"{self.cpu_cores} cores", f"{self.ram_total_gb:.1f} GiB RAM"]
         if self.gpus:
             names: dict[str, int] = {}
             for g in self.gpus:
@@ -276,7 +277,7 @@ def detect(project_dir: str | os.PathLike = ".") -> Hardware:
     if gpus is None or is_apple:
         tgpus, mps = _torch_devices()
         if gpus is None and tgpus is not None:
-            gpus, sources["gpus"] = tgpus, "torch"
+            gpus, sources["gpus"] = tgpus, "torch" if tgpus else "torch (no CUDA device)"
     if is_apple and not mps and importlib.util.find_spec("torch") is None:
         mps = True  # Apple silicon has the GPU; torch (to use it) is reported by `forge doctor`
     sources.setdefault("gpus", "none found (no NVML, no torch)")
@@ -307,11 +308,7 @@ def effective_hardware(hw_cfg: Any = None, detected: Hardware | None = None) -> 
         hw_cfg.gpus is not None and hw_cfg.ram_gb is not None and hw_cfg.cpu_cores is not None
     )
     if detected is None:
-        detected = (
-            Hardware("described in forge.yaml", 1, 0.0, 0.0, None, sources={})
-            if complete
-            else detect()
-        )
+        detected = Hardware("", 1, 0.0, 0.0, None, sources={}) if complete else detect()
     hw = detected
     sources = dict(hw.sources)
     if hw_cfg.gpus is not None:

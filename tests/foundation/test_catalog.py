@@ -102,10 +102,17 @@ def test_published_param_counts_agree_with_the_shapes():
         ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", "Qwen/Qwen2.5-7B-Instruct", "gptq-int4"),
         ("https://huggingface.co/google/gemma-2-9b-it", "google/gemma-2-9b-it", None),
         ("gpt2", "openai-community/gpt2", None),
+        ("TheBloke/Llama-2-7B-Chat-GGUF/llama-2-7b-chat.Q4_K_M.gguf", None, None),
+        ("llama-2-7b-chat.Q4_K_M.gguf", "meta-llama/Llama-2-7b-chat-hf", "q4_k_m"),
+        ("gpt2 small", "gpt2-small", None),
         ("GPT2-XL", "openai-community/gpt2-xl", None),
     ],
 )
 def test_find_any_spelling(name, expected, quant):
+    if expected is None:  # a path inside a repo is not a model id: no guessing
+        with pytest.raises(ForgeError):
+            find(name)
+        return
     spec = find(name)
     assert spec.id == expected
     assert spec.quantization == quant
@@ -229,3 +236,14 @@ def test_local_folder_errors(tmp_path):
     (bad / "config.json").write_text("{\n  'num_hidden_layers': 2\n}")
     with pytest.raises(ForgeError, match=r"config.json:2: invalid JSON"):
         find(str(bad))
+
+
+def test_every_catalog_template_is_a_builtin_chat_template():
+    """forge.chat resolves each catalog model (name + family, as `forge plan` writes them) to
+    the template the catalog names."""
+    from forge.chat import resolve_template
+    from forge.config.model import ModelConfig
+
+    for m in all_models():
+        if m.template is not None:
+            assert resolve_template(ModelConfig(name=m.id, family=m.family)).name == m.template

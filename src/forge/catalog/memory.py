@@ -101,12 +101,16 @@ def linear_params_per_layer(spec: ModelSpec) -> dict[str, tuple[int, int]]:
 def lora_params(spec: ModelSpec, rank: int = 16, targets: str = "all-linear") -> int:
     """Trainable LoRA parameters [LoRA]: r * (d_in + d_out) per adapted matrix, per layer.
 
-    ``targets``: `all-linear` (attention and MLP, the QLoRA recipe) or `attention` (q,k,v,o).
+    ``targets``: `all-linear` (attention and MLP, the QLoRA recipe), `attention` (q,k,v,o),
+    or a comma list such as `q,v` (the LoRA paper's choice).
     MoE experts are not adapted (attention and shared layers only), as is usual.
     """
     mats = linear_params_per_layer(spec)
     if targets == "attention" or spec.is_moe:
         mats = {k: v for k, v in mats.items() if k in ("q", "k", "v", "o")}
+    elif targets != "all-linear":  # a comma list of short names: "q,v"
+        names = {t.strip().removesuffix("_proj") for t in targets.split(",")}
+        mats = {k: v for k, v in mats.items() if k in names}
     return spec.n_layers * sum(rank * (i + o) for i, o in mats.values())
 
 
@@ -180,7 +184,7 @@ def estimate(
         trainable = lora_params(spec, lora_rank, lora_targets)
         if method == "qlora":
             # [QLoRA]: transformer-block linears in NF4; embeddings/head and norms stay 16-bit.
-            block_linear = N - _embedding_params(spec)
+            block_linear = max(0, N - _embedding_params(spec))
             weights = int(block_linear * NF4_BYTES) + _embedding_params(spec) * 2
         else:
             weights = N * act_b  # frozen base in the compute dtype
@@ -197,8 +201,8 @@ def estimate(
         per_layer += attention_matrix_bytes(spec, seq, dropout) * batch_size
     if gradient_checkpointing:
         # Only each layer's input (h values per token) is kept; one layer's full activations
-        # are rebuilt at a time during the backward pass.
-        acts = spec.n_layers * tokens * spec.hidden_size * act_b + per_layer
+        # (which include its own input) are rebuilt at a time during the backward pass.
+        acts = (spec.n_layers - 1) * tokens * spec.hidden_size * act_b + per_layer
     else:
         acts = spec.n_layers * per_layer
     # The output layer: logits in the compute dtype, upcast to fp32 for the loss, and their

@@ -69,18 +69,23 @@ def make_plan(
     if isinstance(data, DataSample):
         sample = data
     task = task_of(goal, sample, method)
+    if method == "qlora" and not (hw.device == "cuda" and hw.gpus):
+        raise ForgeError(
+            "QLoRA needs an NVIDIA GPU (4-bit kernels from bitsandbytes)",
+            "use --method lora or full on this machine",
+        )
     notes: list[str] = []
     if model:
         spec = find(model)
+        if not spec.params or not spec.n_layers:
+            raise ForgeError(
+                f"cannot size {spec.id}: its config.json does not give the layers and widths",
+                "give a folder with the model's config.json, or a catalog name",
+            )
         if spec.is_preset and method not in (None, "scratch"):
             raise ForgeError(
                 f"{spec.id} is a forge GPT preset: it trains from scratch only",
                 "drop --method, or give a pretrained model to fine-tune",
-            )
-        if method == "qlora" and not (hw.device == "cuda" and hw.gpus):
-            raise ForgeError(
-                "QLoRA needs an NVIDIA GPU (4-bit kernels from bitsandbytes)",
-                "use --method lora or full on this machine",
             )
         choice, rejected = search(hw, sample, task, [spec], method, max_length, hours, True)
         if choice is None:
@@ -239,6 +244,8 @@ def plan_config(
     }
     if not spec.is_preset and not spec.path:
         model["family"] = spec.family
+    if spec.is_preset and spec.preset["model"].get("vocab") in ("char", "bpe"):
+        model["tokenizer"] = spec.preset["model"]["vocab"]  # trained on the data (docs/train.md)
     if spec.template is None and plan.task == "chat" and not spec.extra.get("has_chat_template"):
         model["chat_template"] = "chatml"  # a model without a template of its own learns ChatML
     training: dict[str, Any] = {
@@ -272,6 +279,7 @@ def plan_config(
         "hardware": plan.hardware.describe(),
         "precision": c.precision,
         "gradient_checkpointing": c.gradient_checkpointing,
+        **({"lora_rank": 16, "lora_alpha": 32} if c.method in ("lora", "qlora") else {}),
         "epochs": c.epochs,
         "estimated_memory_gb": round(c.estimate.total_gib, 2),
         "memory_budget_gb": round(plan.budget_gib, 2),

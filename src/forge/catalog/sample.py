@@ -20,6 +20,7 @@ from typing import Any
 from forge.errors import ForgeError
 
 BYTES_PER_TOKEN = 4.0
+TEXT_SAMPLE = 16 * 1024**2  # bytes read from one text document
 TEXT_EXTS = {".txt", ".md", ".markdown", ".rst", ".py", ".text", ".html", ".tex", ".c", ".h"}
 RECORD_EXTS = {".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"}
 # Template tokens a chat format adds per message (role header + end of turn), roughly.
@@ -86,6 +87,8 @@ def guess_format(rec: Any) -> str:
         return "openai"
     if "conversations" in keys or "conversation" in keys:
         return "sharegpt"
+    if "message_id" in keys and ("replies" in keys or "role" in keys):
+        return "oasst"  # OpenAssistant message trees
     if "instruction" in keys and ("output" in keys or "response" in keys):
         return "alpaca"
     if "prompt" in keys and ("completion" in keys or "response" in keys or "chosen" in keys):
@@ -100,6 +103,7 @@ def guess_format(rec: Any) -> str:
 KIND = {
     "openai": "chat",
     "sharegpt": "chat",
+    "oasst": "chat",
     "alpaca": "instruction",
     "prompt_completion": "instruction",
     "query_response": "instruction",
@@ -182,8 +186,9 @@ def _read_records(path: Path, max_rows: int) -> tuple[list[Any], int, bool, list
             if len(recs) >= max_rows:
                 break
         return recs[:max_rows], total, True, warnings
-    # a text document: one row per file
-    text = path.read_bytes()[: 64 * 1024**2].decode("utf-8", errors="replace")
+    # a text document: one row per file (only its first TEXT_SAMPLE bytes are read)
+    with open(path, "rb") as f:
+        text = f.read(TEXT_SAMPLE).decode("utf-8", errors="replace")
     return [text], 1, True, warnings
 
 
@@ -240,8 +245,11 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
         char_lens += [len(t) for t in texts]
         sampled += len(recs)
         if recs:  # scale the sample's mean to the file's row count
-            total_tokens += sum(lens) / len(recs) * n
-            total_chars += sum(len(t) for t in texts) / len(recs) * n
+            # a text file larger than what was read counts in full, by its size
+            is_text = path.suffix.lower() not in RECORD_EXTS
+            scale = max(1.0, path.stat().st_size / TEXT_SAMPLE) if is_text else 1.0
+            total_tokens += sum(lens) / len(recs) * n * scale
+            total_chars += sum(len(t) for t in texts) / len(recs) * n * scale
     if not sampled:
         raise ForgeError(
             f"no records found in {', '.join(map(str, files))}", "check the files are not empty"

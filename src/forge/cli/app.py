@@ -58,9 +58,29 @@ def _global(
 
 def _register() -> None:
     """Attach every command group. Each module exposes `register(app)`."""
-    from forge.cli import config_cmd, doctor_cmd, models_cmd, plan_cmd, template_cmd
+    from forge.cli import (
+        config_cmd,
+        doctor_cmd,
+        index_cmd,
+        inspect_cmd,
+        models_cmd,
+        plan_cmd,
+        prepare_cmd,
+        template_cmd,
+        train_cmd,
+    )
 
-    for module in (plan_cmd, config_cmd, doctor_cmd, models_cmd, template_cmd):
+    for module in (
+        plan_cmd,
+        prepare_cmd,
+        inspect_cmd,
+        template_cmd,
+        train_cmd,
+        index_cmd,
+        config_cmd,
+        doctor_cmd,
+        models_cmd,
+    ):
         module.register(app)
 
 

@@ -59,13 +59,10 @@ def schema_cmd(
 
     from forge.config import ForgeConfig
 
-    text = orjson.dumps(ForgeConfig.model_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n"
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-        common.info(f"wrote {output}")
-    else:
-        typer.echo(text, nl=False)
+    _emit(
+        orjson.dumps(ForgeConfig.model_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n",
+        output,
+    )
 
 
 @config_app.command("migrate")
@@ -92,7 +89,14 @@ def migrate_cmd(
     if old == CURRENT_VERSION:
         common.console.print(f"{path} is already version {CURRENT_VERSION}; nothing to do")
         return
-    cfg = validate(migrate(data, str(path)), str(path))
+    from forge.config.loader import key_lines
+
+    notices: list[str] = []
+    cfg = validate(
+        migrate(data, str(path), notices, key_lines(path.read_text("utf-8-sig"))), str(path)
+    )
+    for n in notices:
+        common.info(f"[yellow]notice:[/yellow] {n}")
     text = dump_config(cfg)
     if dry_run:
         typer.echo(text, nl=False)
@@ -102,3 +106,27 @@ def migrate_cmd(
     common.console.print(
         f"migrated {path} from version {old} to {CURRENT_VERSION} (old file kept as {path.name}.bak)"
     )
+
+
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file.")]
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output``."""
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        common.info(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@config_app.command("docs")
+def docs_cmd(output: OutputOpt = None) -> None:
+    """Print the forge.yaml reference (every key, type, default, description) as Markdown.
+
+    Example: forge config docs -o docs/config.md
+    """
+    from forge.config.docs import render_markdown
+
+    _emit(render_markdown(), output)

@@ -108,13 +108,24 @@ def plan_cmd(
         )
     if tokenizer is not None and not tokenizer.is_file():
         raise ForgeError(f"--tokenizer {tokenizer}: no such file", "give a tokenizer.json")
+    data = list(data or [])
+    if not data and out.exists():  # re-planning: the data the current plan names
+        from forge.config import load_config
+
+        try:
+            existing = load_config(out, common.STATE.sets)
+        except ForgeError:
+            existing = None
+        if existing is not None and existing.data.sources:
+            data = [s.path for s in existing.data.sources]
+            common.info(f"using the data sources of {out}")
     section = _hardware_section(hardware)
     from forge.config.hardware import HardwareConfig
 
     hw_cfg = HardwareConfig.model_validate(section) if section else None
     plan = make_plan(
         goal=goal,
-        data=list(data or []),
+        data=data,
         model=model,
         method=method.value if method else None,
         hardware=hw_cfg,
@@ -122,7 +133,14 @@ def plan_cmd(
         hours=hours,
         tokenizer=str(tokenizer) if tokenizer else None,
     )
-    cfg = plan_config(plan, list(data or []), goal, section)
+    cfg = plan_config(plan, _relative_to(data, out), goal, section)
+    if common.STATE.sets:  # `forge --set data.name=x plan ...`: written into the plan
+        from forge.config import apply_overrides, validate
+
+        raw = apply_overrides(
+            cfg.model_dump(mode="json", exclude_unset=True), common.STATE.sets, {}
+        )
+        cfg = validate(raw, "--set")
     why = explain(plan)
     written = None
     if not dry_run:
@@ -135,6 +153,16 @@ def plan_cmd(
         )  # fmt: skip
         return
     _print(plan, why, written, dump_config(cfg) if dry_run else None)
+
+
+def _relative_to(paths: list[str], config: Path) -> list[str]:
+    """Data paths for forge.yaml: as given when the file is in the working directory (where
+    commands resolve relative paths); absolute otherwise, so they mean the same from anywhere."""
+    import os
+
+    if config.resolve().parent == Path.cwd().resolve():
+        return list(paths)
+    return [p if os.path.isabs(p) else os.path.abspath(p) for p in paths]
 
 
 def _print(plan, why: str, written: str | None, text: str | None) -> None:

@@ -23,7 +23,7 @@ from forge.errors import ConfigError
 ENV_PREFIX = "FORGE_"
 
 
-def _key_lines(text: str) -> dict[tuple, int]:
+def key_lines(text: str) -> dict[tuple, int]:
     """Map every key path in a YAML document to its 1-based line number."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -45,6 +45,34 @@ def _key_lines(text: str) -> dict[tuple, int]:
     if root is not None:
         walk(root, ())
     return lines
+
+
+def _duplicate_key(text: str) -> tuple[str, int, int] | None:
+    """The first key set twice in one mapping: (key path, its line, the first line)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+
+    def walk(node: yaml.Node, path: tuple) -> tuple[str, int, int] | None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key, line = key_node.value, key_node.start_mark.line + 1
+                if key in seen:
+                    return ".".join(map(str, (*path, key))), line, seen[key]
+                seen[key] = line
+                found = walk(value_node, (*path, key))
+                if found:
+                    return found
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                found = walk(item, (*path, i))
+                if found:
+                    return found
+        return None
+
+    return walk(root, ()) if root is not None else None
 
 
 def _fields_at(loc: tuple) -> list[str]:
@@ -125,11 +153,23 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
+def _list_index(node: list, part: str, origin: str, path: list[str]) -> int:
+    try:
+        i = int(part)
+        node[i]
+    except (ValueError, IndexError):
+        raise ConfigError(
+            f"{origin}: {'.'.join(path)}: no item {part!r} in a list of {len(node)}",
+            "index list items from 0, e.g. data.sources.0.path=...",
+        ) from None
+    return i
+
+
 def _set_path(data: dict, path: list[str], value: Any, origin: str) -> None:
     node: Any = data
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):
-            node = node[int(part)]
+            node = node[_list_index(node, part, origin, path)]
             continue
         nxt = node.get(part)
         if nxt is None:
@@ -143,7 +183,7 @@ def _set_path(data: dict, path: list[str], value: Any, origin: str) -> None:
         node = nxt
     last = path[-1]
     if isinstance(node, list):
-        node[int(last)] = value
+        node[_list_index(node, last, origin, path)] = value
     else:
         node[last] = value
 
@@ -188,6 +228,10 @@ def read_yaml(path: Path) -> tuple[dict, str]:
         raise ConfigError(
             f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", "save the file as UTF-8"
         ) from e
+    except OSError as e:  # a folder, no permission, ...
+        raise ConfigError(
+            f"{path}: cannot read ({e.strerror or e})", "give the path of a forge.yaml file"
+        ) from e
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -197,6 +241,13 @@ def read_yaml(path: Path) -> tuple[dict, str]:
         raise ConfigError(
             f"{where}: invalid YAML: {problem}", "check indentation and quoting"
         ) from e
+    dup = _duplicate_key(text)
+    if dup is not None:
+        keypath, line, first = dup
+        raise ConfigError(
+            f"{path}:{line}: {keypath}: duplicate key (first set at line {first})",
+            "keep one of them; YAML would silently use the last",
+        )
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -213,7 +264,7 @@ def validate(data: dict, source: str = "forge.yaml", text: str = "") -> ForgeCon
         return ForgeConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(
-            format_validation_error(e, source, _key_lines(text) if text else {}),
+            format_validation_error(e, source, key_lines(text) if text else {}),
             "fix the keys above; `forge config schema` lists every key and its allowed values",
         ) from None
 
@@ -231,12 +282,14 @@ def load_config(
     data, text = read_yaml(path)
     version = data.get("version", 0)
     if version != CURRENT_VERSION:
-        data = migrate(data, str(path))
+        steps: list[str] = []
+        data = migrate(data, str(path), steps, key_lines(text))
         if notices is not None:
             notices.append(
                 f"{path} is version {version}; migrated to version {CURRENT_VERSION} in memory "
                 "(run `forge config migrate` to rewrite the file)"
             )
+            notices += steps
         text = ""  # line numbers refer to the old layout
     data = apply_overrides(data, sets, environ)
     return validate(data, str(path), text)

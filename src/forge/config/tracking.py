@@ -17,3 +17,9 @@ class TrackingConfig(Section):
         None,
         description="MLflow tracking URI. Empty: a local SQLite store `mlflow.db` beside the runs.",
     )
+    mlflow_experiment: str = Field("forge", description="MLflow experiment name.")
+    trackers: list[str] = Field(
+        default_factory=list,
+        description="Extra trackers by registry name (plugins), besides the ones above.",
+    )
+    plot: bool = Field(True, description="Write loss.png into the run folder at each eval.")

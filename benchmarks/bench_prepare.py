@@ -1,0 +1,250 @@
+"""Benchmark `forge prepare` against a Hugging Face datasets pipeline, and its memory.
+
+    python benchmarks/bench_prepare.py speed  [--rows 200000] [--workers 2]
+    python benchmarks/bench_prepare.py rss    [--small 50000] [--large 2000000]
+    python benchmarks/bench_prepare.py memlimit [--rows 1000000] [--limit-mb 700]
+
+speed: the same conversations (JSONL, built by repeating and varying the chat files in
+../shared/data) and the same tokenizer (a byte-level BPE trained here, in a model folder with
+a chatml template). forge prepare does the whole job (read, detect, clean, filter, dedup,
+split, template, tokenize, labels, Parquet per split); the peer does less: load_dataset json,
+map(apply_chat_template + tokenizer, num_proc=workers), to_parquet, without labels. Both run
+as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge.
+
+rss: peak resident memory (PSS) of the whole forge process tree (main + workers, summed) at two
+input sizes. memlimit: forge under an address-space limit (prlimit --as) smaller than the
+input file. Figures print last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FORGE_TEST_DATA", ROOT.parent / "shared" / "data"))
+WORK = Path(os.environ.get("FORGE_BENCH_DIR", "/tmp/forge-bench"))
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _base_conversations() -> list[list[dict]]:
+    chat = DATA / "chat"
+    convs = []
+    for name in ("alpaca_5000.json", "alpaca_en_demo.json"):
+        for r in json.loads((chat / name).read_text()):
+            prompt = r["instruction"] + ("\n\n" + r["input"] if r.get("input") else "")
+            convs.append(
+                [{"role": "user", "content": prompt}, {"role": "assistant", "content": r["output"]}]
+            )
+    roles = {"human": "user", "gpt": "assistant"}
+    for r in json.loads((chat / "dummy_conversation.json").read_text()):
+        convs.append(
+            [{"role": roles[t["from"]], "content": t["value"]} for t in r["conversations"]]
+        )
+    return [c for c in convs if all(m["content"].strip() for m in c)]
+
+
+def make_input(rows: int) -> Path:
+    """rows conversations as {"messages": [...]} JSONL; copies differ by a prefix (no duplicates)."""
+    path = WORK / f"chat-{rows}.jsonl"
+    if path.exists():
+        return path
+    WORK.mkdir(parents=True, exist_ok=True)
+    base = _base_conversations()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        for i in range(rows):
+            conv = base[i % len(base)]
+            k = i // len(base)
+            msgs = [dict(m) for m in conv]
+            msgs[0]["content"] = f"(#{k}) {msgs[0]['content']}"
+            f.write(json.dumps({"messages": msgs}) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def make_model() -> Path:
+    """A model folder: byte-level BPE (vocab 8192) trained on the chat files + chatml template."""
+    folder = WORK / "model"
+    if (folder / "tokenizer.json").exists():
+        return folder
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=8192,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    texts = [m["content"] for c in _base_conversations() for m in c]
+    tok.train_from_iterator(texts, trainer)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "chat_template": CHATML,
+                "eos_token": "<|im_end|>",
+                "pad_token": "<|endoftext|>",
+                "tokenizer_class": "PreTrainedTokenizerFast",
+            }
+        )
+    )
+    return folder
+
+
+def _forge_config(data: Path, model: Path, out: Path, workers: int) -> Path:
+    import yaml
+
+    cfg = {
+        "version": 1,
+        "model": {"name": str(model), "max_length": 4096},
+        "data": {"name": "bench", "output_dir": str(out), "sources": [{"path": str(data)}]},
+        "preprocessing": {"workers": workers},
+    }
+    path = out.parent / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """(wall seconds, peak memory in bytes of the process tree: the sum of each process's PSS)."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            # PSS: pages shared by forked workers are counted once, not once per process
+            rss = ps.memory_full_info().pss + sum(
+                c.memory_full_info().pss for c in ps.children(recursive=True)
+            )
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed:\n{proc.stderr.read().decode()[-3000:]}")
+    return wall, peak
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_forge(data: Path, workers: int, tag: str, prefix: list[str] | None = None):
+    out = WORK / f"out-{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    cfg = _forge_config(data, make_model(), out, workers)
+    cmd = [*(prefix or []), sys.executable, "-m", "forge", "--config", str(cfg), "--quiet"]
+    wall, peak = _measure([*cmd, "prepare", "--workers", str(workers)], _env())
+    manifest = json.loads((out / "bench" / "manifest.json").read_text())
+    return wall, peak, manifest
+
+
+HF_SCRIPT = """
+import sys
+from datasets import load_dataset
+from transformers import AutoTokenizer
+data, model, out, nproc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tok = AutoTokenizer.from_pretrained(model)
+def fn(batch):
+    texts = [tok.apply_chat_template(m, tokenize=False) for m in batch["messages"]]
+    enc = tok(texts, add_special_tokens=False)
+    return {"text": texts, "input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+ds = load_dataset("json", data_files=data, split="train")
+ds = ds.map(fn, batched=True, num_proc=nproc, remove_columns=ds.column_names)
+ds.to_parquet(out)
+"""
+
+
+def run_hf(data: Path, workers: int) -> tuple[float, int]:
+    cache = WORK / "hf-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = dict(os.environ, HF_DATASETS_CACHE=str(cache), HF_HUB_OFFLINE="1")
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    out = WORK / "hf-out.parquet"
+    cmd = [sys.executable, "-c", HF_SCRIPT, str(data), str(make_model()), str(out), str(workers)]
+    return _measure(cmd, env)
+
+
+def speed(args) -> None:
+    data = make_input(args.rows)
+    make_model()
+    hf_wall, hf_peak = run_hf(data, args.workers)
+    f_wall, f_peak, m = run_forge(data, args.workers, "speed")
+    rows = m["counts"]["read"]["in"]
+    print(
+        f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers"
+    )
+    print(
+        f"forge prepare : {f_wall:7.1f} s  peak RSS {f_peak / 2**20:6.0f} MiB  (duplicates removed: {m['global_step']['duplicates']})"
+    )
+    print(f"HF datasets   : {hf_wall:7.1f} s  peak RSS {hf_peak / 2**20:6.0f} MiB")
+    print(f"ratio (HF time / forge time): {hf_wall / f_wall:.2f}x  (goal >= 1.3x)")
+
+
+def rss(args) -> None:
+    res = {}
+    for n in (args.small, args.large):
+        data = make_input(n)
+        wall, peak, m = run_forge(data, args.workers, f"rss-{n}")
+        res[n] = peak
+        print(f"{n:>10,} conversations: {wall:7.1f} s, peak RSS {peak / 2**20:6.0f} MiB")
+    a, b = res[args.small], res[args.large]
+    print(
+        f"peak RSS ratio large/small: {b / a:.2f}x (goal <= 1.2x), max {max(a, b) / 2**20:.0f} MiB (goal < 1024)"
+    )
+
+
+def memlimit(args) -> None:
+    data = make_input(args.rows)
+    limit = args.limit_mb << 20
+    size = data.stat().st_size
+    prefix = ["prlimit", f"--as={limit}"]
+    wall, peak, m = run_forge(data, args.workers, "memlimit", prefix)
+    print(
+        f"input {size / 2**20:.0f} MiB under an address-space limit of {args.limit_mb} MiB per process: "
+        f"completed in {wall:.1f} s, {sum(m['counts']['splits'].values()):,} rows written, peak RSS {peak / 2**20:.0f} MiB"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("--rows", type=int, default=200_000)
+    s.add_argument("--workers", type=int, default=2)
+    r = sub.add_parser("rss")
+    r.add_argument("--small", type=int, default=50_000)
+    r.add_argument("--large", type=int, default=2_000_000)
+    r.add_argument("--workers", type=int, default=2)
+    m = sub.add_parser("memlimit")
+    m.add_argument("--rows", type=int, default=1_000_000)
+    m.add_argument("--limit-mb", type=int, default=700)
+    m.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    {"speed": speed, "rss": rss, "memlimit": memlimit}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""What two rows are compared on, and the exact-duplicate hash.
+
+The text of a record is folded (case, whitespace) the same way for the exact hash and for the
+MinHash shingles, so "exact" always means "equal after the folding the config asks for".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from forge.config.quality import DedupConfig
+
+ROLES = ("system", "user", "assistant", "tool")
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer, vectorized: spreads every input bit over the whole word.
+
+    numpy uint64 array arithmetic wraps modulo 2^64, which is what the finalizer wants.
+    """
+    x = np.asarray(x, dtype=np.uint64) + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def fold(text: str, cfg: DedupConfig) -> str:
+    """The text as compared: case folded and whitespace collapsed when the config says so."""
+    if cfg.lowercase:
+        text = text.casefold()
+    if cfg.normalize_whitespace:
+        text = " ".join(text.split())
+    return text
+
+
+def exact_hash(text: str, cfg: DedupConfig) -> int:
+    """xxh3_64 of the folded text, as an unsigned 64-bit int (the key table's `exact_hash`)."""
+    return xxhash.xxh3_64_intdigest(fold(text, cfg).encode("utf-8", "surrogatepass"))
+
+
+def content_text(record: Any, cfg: DedupConfig) -> str:
+    """The text of a record that dedup compares, chosen by `cfg.fields`.
+
+    Accepts a Conversation, a TextDoc, or a plain dict (`messages` / `text` / columns).
+    Empty `fields`: every message as `role: content` (or the document text). Otherwise each
+    named field in order: a role picks the contents of that role's messages, `text` the
+    document text, any other name a meta column.
+    """
+    if isinstance(record, dict):
+        messages = record.get("messages")
+        text = record.get("text")
+        meta = record.get("meta") or record
+    else:
+        messages = getattr(record, "messages", None)
+        text = getattr(record, "text", None)
+        meta = getattr(record, "meta", None) or {}
+
+    def msg(m: Any) -> tuple[str, str]:
+        if isinstance(m, dict):
+            return str(m.get("role", "")), str(m.get("content") or "")
+        return m.role, m.content or ""
+
+    if not cfg.fields:
+        if messages is not None:
+            return "\n".join(f"{r}: {c}" for r, c in map(msg, messages))
+        return "" if text is None else str(text)
+    parts: list[str] = []
+    for f in cfg.fields:
+        if f in ROLES and messages is not None:
+            parts.extend(c for r, c in map(msg, messages) if r == f)
+        elif f == "text" and text is not None:
+            parts.append(str(text))
+        elif f in meta and meta[f] is not None:
+            parts.append(str(meta[f]))
+    return "\n".join(parts)

@@ -1,0 +1,228 @@
+"""Out-of-core LSH over key tables: band buckets on disk, candidate pairs, verification.
+
+Band buckets are written as Parquet under the work folder and grouped by DuckDB, which
+spills to disk when they outgrow its memory limit; only candidate pairs (and then verified
+pairs) come back into Python. A bucket of k rows yields all k(k-1)/2 pairs when
+k <= max_bucket_pairs, and otherwise only 2(k-1) pairs (each row against the lowest row of the
+bucket and against its predecessor by id), so a huge bucket of boilerplate rows never
+materializes k^2 pairs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forge.config.quality import DedupConfig
+from forge.data.dedup.hashing import mix64
+
+_READ_BATCH = 32_768
+
+
+def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
+    """A DuckDB database file in the work folder: tables live on disk, sorts and joins spill."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / f"{name}.duckdb"
+    for p in (db, workdir / f"{name}.duckdb.wal"):
+        p.unlink(missing_ok=True)
+    tmp = workdir / f"{name}.tmp"
+    con = duckdb.connect(str(db))
+    con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
+    con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def parquet_list(files: list[Path]) -> str:
+    """A DuckDB list literal of file paths for read_parquet([...])."""
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Record batches of the files, one file and one batch at a time: no read-ahead, so
+    memory is about one row group (a dataset scanner buffers dozens of batches)."""
+    for f in files:
+        pf = pq.ParquetFile(f)
+        cols = [c for c in columns if c in pf.schema_arrow.names]
+        yield from pf.iter_batches(batch_size=_READ_BATCH, columns=cols)
+        # Decoding a row group leaves freed pages in Arrow's allocator; hand them back, or
+        # the process keeps the high-water mark of every file it read.
+        pa.default_memory_pool().release_unused()
+
+
+def iter_signatures(
+    key_files: list[Path], num_perm: int, columns: tuple[str, ...] = ()
+) -> Iterator[tuple[np.ndarray, np.ndarray, pa.RecordBatch]]:
+    """(row_id, signatures (n, num_perm) uint32, batch) for rows with a MinHash signature."""
+    for batch in iter_batches(key_files, ["row_id", "minhash", *columns]):
+        mh = batch.column("minhash")
+        if mh.null_count:
+            keep = mh.is_valid()
+            batch = batch.filter(keep)
+            mh = batch.column("minhash")
+        if len(batch) == 0:
+            continue
+        sig = mh.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+        if sig.size != len(batch) * num_perm:
+            from forge.errors import ForgeError
+
+            raise ForgeError(
+                f"key table minhash has {sig.size // len(batch)} values per row, the config "
+                f"says num_perm={num_perm}",
+                "prepare again: the key tables were written with another dedup config",
+            )
+        ids = batch.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
+        yield ids, sig.reshape(len(batch), num_perm), batch
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: one hash per band of `rows` signature values (64-bit, collisions
+    negligible, and every candidate is verified anyway)."""
+    mult = mix64(np.arange(1, rows + 1, dtype=np.uint64)) | np.uint64(1)
+    # Band b holds signature columns b*rows .. b*rows+rows-1: take the j-th of every band at
+    # once (a strided view), so the temporaries are (n, bands), not (n, bands, rows).
+    h = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    for j in range(rows):
+        h += sig[:, j : bands * rows : rows].astype(np.uint64) * mult[j]
+    return mix64(h ^ mix64(np.arange(bands, dtype=np.uint64)))
+
+
+def write_bands(
+    key_files: list[Path],
+    cfg: DedupConfig,
+    out: Path,
+    skip: np.ndarray | None = None,
+    only: np.ndarray | None = None,
+) -> Path | None:
+    """Band buckets of every row with a signature (minus the sorted `skip` ids; only the
+    sorted `only` ids when given) as Parquet parts under `out`; None when no row has one."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    part = 0
+    for ids, sig, _ in iter_signatures(key_files, cfg.num_perm):
+        if skip is not None and len(skip):
+            pos = np.searchsorted(skip, ids).clip(max=len(skip) - 1)
+            keep = skip[pos] != ids
+            ids, sig = ids[keep], sig[keep]
+        if only is not None:
+            if len(only) == 0:
+                break
+            pos = np.searchsorted(only, ids).clip(max=len(only) - 1)
+            keep = only[pos] == ids
+            ids, sig = ids[keep], sig[keep]
+        if len(ids) == 0:
+            continue
+        h = band_hashes(sig, cfg.bands, cfg.rows)
+        table = pa.table(
+            {
+                "band": np.tile(np.arange(cfg.bands, dtype=np.int16), len(ids)),
+                "bucket": h.reshape(-1).view(np.int64),
+                "row_id": np.repeat(ids, cfg.bands),
+            }
+        )
+        pq.write_table(table, out / f"part-{part:06d}.parquet")
+        part += 1
+    return out if part else None
+
+
+def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -> None:
+    """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket."""
+    glob = (bands_dir / "*.parquet").as_posix()
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE members AS
+        WITH b AS (SELECT band, bucket, row_id FROM read_parquet('{glob}')),
+        multi AS (SELECT band, bucket, count(*) AS n FROM b GROUP BY band, bucket HAVING n > 1)
+        SELECT b.band, b.bucket, b.row_id, multi.n,
+               row_number() OVER (PARTITION BY b.band, b.bucket ORDER BY b.row_id) AS pos
+        FROM b JOIN multi USING (band, bucket)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE pairs AS
+        WITH small AS (SELECT band, bucket, row_id, pos FROM members WHERE n <= {cap}),
+        large AS (SELECT band, bucket, row_id, pos FROM members WHERE n > {cap}),
+        heads AS (SELECT band, bucket, row_id FROM large WHERE pos = 1)
+        SELECT DISTINCT a, b FROM (
+          SELECT x.row_id AS a, y.row_id AS b
+          FROM small x JOIN small y
+            ON x.band = y.band AND x.bucket = y.bucket AND x.pos < y.pos
+          UNION ALL  -- large buckets: every row against the lowest row (equi-joins only)
+          SELECT h.row_id, m.row_id
+          FROM large m JOIN heads h ON h.band = m.band AND h.bucket = m.bucket
+          WHERE m.pos > 1
+          UNION ALL  -- ... and against its predecessor by id
+          SELECT x.row_id, y.row_id
+          FROM large x JOIN large y
+            ON x.band = y.band AND x.bucket = y.bucket AND y.pos = x.pos + 1
+        )
+        """
+    )
+
+
+def verified_pairs(
+    con: duckdb.DuckDBPyConnection, key_files: list[Path], cfg: DedupConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, estimated Jaccard) of the candidate pairs that pass `cfg.verify_threshold`.
+
+    Signatures are joined to the pairs inside DuckDB and streamed back in batches, so only
+    one batch of signatures is in Python memory at a time.
+    """
+    files = parquet_list(key_files)
+    reader = con.sql(
+        f"""
+        WITH k AS (SELECT row_id, minhash FROM read_parquet({files}))
+        SELECT p.a, p.b, ka.minhash AS sa, kb.minhash AS sb
+        FROM pairs p JOIN k ka ON ka.row_id = p.a JOIN k kb ON kb.row_id = p.b
+        """
+    ).to_arrow_reader(_READ_BATCH)
+    out_a, out_b, out_j = [], [], []
+    for batch in reader:
+        if len(batch) == 0:
+            continue
+        n = len(batch)
+        sa = batch.column("sa").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
+        sb = batch.column("sb").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
+        est = (sa == sb).mean(axis=1)
+        keep = est >= cfg.verify_threshold - 1e-12
+        out_a.append(batch.column("a").to_numpy(zero_copy_only=False)[keep])
+        out_b.append(batch.column("b").to_numpy(zero_copy_only=False)[keep])
+        out_j.append(est[keep])
+    if not out_a:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e.copy(), np.zeros(0)
+    return (
+        np.concatenate(out_a).astype(np.int64),
+        np.concatenate(out_b).astype(np.int64),
+        np.concatenate(out_j),
+    )
+
+
+def components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the edges (a, b): (nodes sorted, lowest node of each one's
+    component). Min-label propagation with pointer jumping, vectorized."""
+    nodes = np.unique(np.concatenate([a, b]))
+    ia = np.searchsorted(nodes, a)
+    ib = np.searchsorted(nodes, b)
+    label = np.arange(len(nodes))
+    while True:
+        m = np.minimum(label[ia], label[ib])
+        new = label.copy()
+        np.minimum.at(new, ia, m)
+        np.minimum.at(new, ib, m)
+        while True:  # pointer jumping: follow labels to their current root
+            nxt = new[new]
+            if np.array_equal(nxt, new):
+                break
+            new = nxt
+        if np.array_equal(new, label):
+            return nodes, nodes[label]
+        label = new

@@ -1,0 +1,177 @@
+"""MinHash signatures for many texts at once, vectorized with numpy.
+
+A batch of texts becomes one array of tokens (Unicode code points, or word hashes), every
+n-gram window is hashed with a polynomial rolling hash computed from prefix sums (no Python
+loop per shingle), and the num_perm permutations are multiply-shift hashes applied to a whole
+block of shingles as one matrix, reduced to per-document minima with `np.minimum.reduceat`.
+
+Signatures depend only on the text, the config and the seed: the same on any worker, in any
+batch, in any run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from forge.config.quality import DedupConfig
+from forge.data.dedup.hashing import fold, mix64
+
+_WORD = re.compile(r"\w+")
+# Base of the polynomial hash: any odd constant is invertible modulo 2^64.
+_BASE = 0x9E3779B97F4A7C15 | 1
+_BASE_INV = pow(_BASE, -1, 1 << 64)
+_EMPTY = np.uint64(0x51ED27C0FFEE1234)
+# Shingles hashed per block: 32k shingles x 128 permutations x 8 bytes = 32 MB.
+_BLOCK = 1 << 15
+# Code points per batch before the prefix arrays are built (bounded memory).
+_BATCH_CHARS = 1 << 21
+
+
+def _compute_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    p = np.full(n + 1, _BASE, dtype=np.uint64)
+    p[0] = 1
+    q = np.full(n + 1, _BASE_INV, dtype=np.uint64)
+    q[0] = 1
+    return np.cumprod(p, dtype=np.uint64), np.cumprod(q, dtype=np.uint64)
+
+
+# The powers are the same for every batch: computed once, on first use, up to a batch's size
+# (32 MB), and sliced, instead of two cumprods over millions of values per batch.
+_POWERS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """BASE^j and BASE^-j for j in [0, n], modulo 2^64 (cumprod wraps)."""
+    if n > _BATCH_CHARS + 1:  # one very long document: not worth keeping
+        return _compute_powers(n)
+    if not _POWERS:
+        _POWERS.append(_compute_powers(_BATCH_CHARS + 1))
+    p, q = _POWERS[0]
+    return p[: n + 1], q[: n + 1]
+
+
+def _window_hashes(
+    tokens: np.ndarray, offsets: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every n-token window inside each document.
+
+    tokens: uint64, documents back to back; offsets: (D+1,) start of each document.
+    A document shorter than n is one shingle (all its tokens); an empty one a fixed shingle,
+    so every document has at least one. Returns (hashes, shingle offsets (D+1,)).
+    """
+    total = len(tokens)
+    pw, inv = _powers(total)
+    prefix = np.zeros(total + 1, dtype=np.uint64)
+    np.cumsum(tokens * pw[:total], dtype=np.uint64, out=prefix[1:])
+    k = np.diff(offsets)
+    m = np.maximum(k - n + 1, 1)
+    soff = np.zeros(len(k) + 1, dtype=np.int64)
+    np.cumsum(m, out=soff[1:])
+    doc = np.repeat(np.arange(len(k)), m)
+    start = offsets[:-1][doc] + (np.arange(soff[-1]) - soff[:-1][doc])
+    length = np.minimum(k[doc], n)
+    h = (prefix[start + length] - prefix[start]) * inv[start]
+    # Mixing in the length keeps a short document distinct from a window of a longer one.
+    h = mix64(h ^ (length.astype(np.uint64) << np.uint64(56)))
+    h[length == 0] = _EMPTY
+    return h, soff
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+
+
+class MinHasher:
+    """`MinHasher(cfg).signatures(texts) -> (len(texts), num_perm) uint32`."""
+
+    def __init__(self, cfg: DedupConfig):
+        self.cfg = cfg
+        rng = np.random.default_rng(cfg.seed)
+        hi = np.iinfo(np.uint64).max
+        self._a = rng.integers(1, hi, size=cfg.num_perm, dtype=np.uint64, endpoint=True) | 1
+        self._b = rng.integers(0, hi, size=cfg.num_perm, dtype=np.uint64, endpoint=True)
+
+    # -- shingles --------------------------------------------------------------------------
+    def _char_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        folded = [fold(t, self.cfg) for t in texts]
+        offsets = np.zeros(len(folded) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in folded], out=offsets[1:])
+        return _codepoints("".join(folded)), offsets
+
+    def _word_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Word hashes: each doc's words joined by one space, hashed from code-point prefixes."""
+        low = self.cfg.lowercase
+        docs = [" ".join(_WORD.findall(t.casefold() if low else t)) for t in texts]
+        big = " ".join(docs)
+        cp = _codepoints(big)
+        if len(cp) == 0:
+            return np.zeros(0, dtype=np.uint64), np.zeros(len(docs) + 1, dtype=np.int64)
+        space = cp == 32
+        word = ~space
+        prev = np.concatenate(([False], word[:-1]))
+        nxt = np.concatenate((word[1:], [False]))
+        starts = np.flatnonzero(word & ~prev)
+        ends = np.flatnonzero(word & ~nxt) + 1
+        pw, inv = _powers(len(cp))
+        prefix = np.zeros(len(cp) + 1, dtype=np.uint64)
+        np.cumsum(cp * pw[: len(cp)], dtype=np.uint64, out=prefix[1:])
+        wh = mix64((prefix[ends] - prefix[starts]) * inv[starts])
+        # Document d spans [dstart[d], dstart[d] + len(docs[d])) in `big`.
+        lens = np.array([len(d) for d in docs], dtype=np.int64)
+        dstart = np.zeros(len(docs), dtype=np.int64)
+        np.cumsum(lens[:-1] + 1, out=dstart[1:])
+        woff = np.searchsorted(starts, np.append(dstart, len(cp) + 1))
+        return wh, woff.astype(np.int64)
+
+    def shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes uint64, offsets (len(texts)+1,)): every document has >= 1 shingle."""
+        texts = list(texts)
+        if self.cfg.ngram == "char":
+            tokens, offsets = self._char_tokens(texts)
+        else:
+            tokens, offsets = self._word_tokens(texts)
+        return _window_hashes(tokens, offsets, self.cfg.ngram_size)
+
+    # -- signatures ------------------------------------------------------------------------
+    def _sign_batch(self, texts: list[str]) -> np.ndarray:
+        sh, soff = self.shingles(texts)
+        d = len(texts)
+        sig = np.empty((d, self.cfg.num_perm), dtype=np.uint32)
+        a, b = self._a[:, None], self._b[:, None]
+        d0 = 0
+        while d0 < d:
+            d1 = int(np.searchsorted(soff, soff[d0] + _BLOCK, side="right")) - 1
+            d1 = min(max(d1, d0 + 1), d)
+            block = sh[None, soff[d0] : soff[d1]]
+            # Multiply-shift hashing: the top 32 bits of a*x+b (mod 2^64) per permutation.
+            # Laid out (num_perm, shingles) so each reduction runs over contiguous memory
+            # (4x faster than the transpose); the top bits of a minimum are the minimum of
+            # the top bits, so the shift is taken after the reduction, on the small result.
+            h = np.multiply(a, block)
+            h += b
+            low = np.minimum.reduceat(h, soff[d0:d1] - soff[d0], axis=1)
+            sig[d0:d1] = (low.T >> np.uint64(32)).astype(np.uint32)
+            d0 = d1
+        return sig
+
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+        """MinHash signatures, (len(texts), num_perm) uint32."""
+        texts = list(texts)
+        out = np.empty((len(texts), self.cfg.num_perm), dtype=np.uint32)
+        i = 0
+        while i < len(texts):
+            j, chars = i, 0
+            while j < len(texts) and (j == i or chars + len(texts[j]) <= _BATCH_CHARS):
+                chars += len(texts[j])
+                j += 1
+            out[i:j] = self._sign_batch(texts[i:j])
+            i = j
+        return out
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of equal MinHash values, row by row: an unbiased estimate of Jaccard similarity."""
+    return (np.asarray(a) == np.asarray(b)).mean(axis=-1)

@@ -1,0 +1,158 @@
+"""The final step: assemble the shard parts into the prepared-data layout
+(docs/prepared-data.md), in shard order, each file written under a temporary name and renamed.
+
+Every step here can run again after a kill: it reads only the finished shard folders.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forge.data.model_side import eot_id
+from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
+
+SPLIT_ORDER = ("train", "validation", "test")
+ROW_GROUP = 8192
+
+
+def ordered_splits(names: set[str]) -> list[str]:
+    return [s for s in SPLIT_ORDER if s in names] + sorted(names - set(SPLIT_ORDER))
+
+
+def concat_rejected(work: Path, n_shards: int, out: Path) -> int:
+    tmp = out / "rejected.jsonl.tmp"
+    n = 0
+    with open(tmp, "wb") as w:
+        for stage in ("pass1", "pass2"):
+            for i in range(n_shards):
+                with open(shard_dir(work, stage, i) / "rejected.jsonl", "rb") as r:
+                    while block := r.read(1 << 20):
+                        n += block.count(b"\n")
+                        w.write(block)
+    tmp.replace(out / "rejected.jsonl")
+    return n
+
+
+def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> list[str]:
+    parts = [shard_dir(work, "pass2", i) / f"{split}.parquet" for i in range(n_shards)]
+    parts = [p for p in parts if p.exists()]
+    target = out / f"{split}.parquet"
+    tmp = out / f"{split}.parquet.tmp"
+    files = [target.name]
+    if ctx.pre.packing.enabled:
+        from forge.data.pack import pack_table
+
+        table = pa.concat_tables(pq.read_table(p) for p in parts)
+        length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
+        pq.write_table(pack_table(table, length), tmp)
+    else:
+        # row groups of about ROW_GROUP rows whatever the shard sizes: memory holds one
+        writer, buf, held = None, [], 0
+        for p in parts:
+            pf = pq.ParquetFile(p)
+            for g in range(pf.num_row_groups):
+                t = pf.read_row_group(g)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, t.schema)
+                buf.append(t)
+                held += t.num_rows
+                if held >= ROW_GROUP:
+                    writer.write_table(pa.concat_tables(buf))
+                    buf, held = [], 0
+        if buf:
+            writer.write_table(pa.concat_tables(buf))
+        if writer is not None:
+            writer.close()
+    tmp.replace(target)
+    if "jsonl" in ctx.pre.outputs:
+        jtmp = out / f"{split}.jsonl.tmp"
+        with open(jtmp, "wb") as w:
+            for batch in pq.ParquetFile(target).iter_batches(batch_size=1000):
+                for row in batch.to_pylist():
+                    w.write(orjson.dumps(row) + b"\n")
+        jtmp.replace(out / f"{split}.jsonl")
+        files.append(f"{split}.jsonl")
+    return files
+
+
+def _token_split(
+    work: Path, n_shards: int, split: str, out: Path, tok: Any, dtype: Any
+) -> list[str]:
+    folder = out / "tokens" / split
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = []
+    for i in range(n_shards):
+        lens_file = shard_dir(work, "pass2", i) / f"lengths-{split}.npy"
+        if not lens_file.exists():
+            continue
+        lens = np.load(lens_file)
+        if not len(lens):
+            continue
+        src = shard_dir(work, "pass2", i) / f"{split}.bin"
+        dst = folder / f"shard-{i:05d}.bin"
+        if src.exists():
+            src.replace(dst)  # a rename: after a kill, a moved part is already in place
+        shards.append({"file": dst.name, "tokens": int(lens.sum()), "documents": int(len(lens))})
+    index = {
+        "dtype": np.dtype(dtype).name,
+        "vocab_size": tok.vocab_size,
+        "eot_id": eot_id(tok),
+        "shards": shards,
+    }
+    atomic_write_bytes(folder / "index.json", orjson.dumps(index, option=orjson.OPT_INDENT_2))
+    return [f"tokens/{split}/{s['file']}" for s in shards] + [f"tokens/{split}/index.json"]
+
+
+def token_stats(work: Path, n_shards: int, split: str) -> dict[str, Any]:
+    arrs = [
+        np.load(p)
+        for i in range(n_shards)
+        if (p := shard_dir(work, "pass2", i) / f"lengths-{split}.npy").exists()
+    ]
+    a = np.concatenate(arrs) if arrs else np.zeros(0, np.int32)
+    if not len(a):
+        return {"total": 0, "rows": 0}
+    return {
+        "total": int(a.sum()),
+        "rows": int(len(a)),
+        "mean": round(float(a.mean()), 2),
+        "p50": int(np.percentile(a, 50)),
+        "p95": int(np.percentile(a, 95)),
+        "max": int(a.max()),
+    }
+
+
+def write_outputs(
+    ctx: Ctx, splits: set[str], tok: Any, dtype: Any
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    work, out = Path(ctx.work), Path(ctx.out)
+    n = len(ctx.plan.shards)
+    files: dict[str, list[str]] = {}
+    tokens: dict[str, Any] = {}
+    for split in ordered_splits(splits):
+        if ctx.plan.kind == "chat":
+            files[split] = _chat_split(work, n, split, out, ctx)
+        else:
+            files[split] = _token_split(work, n, split, out, tok, dtype)
+        tokens[split] = token_stats(work, n, split)
+    return files, tokens
+
+
+def clear_outputs(out: Path) -> None:
+    """Remove what an earlier, different run left (only names forge writes)."""
+    for p in out.glob("*.parquet"):
+        p.unlink()
+    for p in out.glob("*.jsonl"):
+        p.unlink()
+    for name in ("manifest.json", "report.json", "report.html"):
+        (out / name).unlink(missing_ok=True)
+    for d in ("tokens", "tokenizer"):
+        if (out / d).is_dir():
+            shutil.rmtree(out / d)

@@ -1,0 +1,54 @@
+"""The global step between the passes: which rows are duplicates, which split each remaining
+row goes to, and how many copies class balancing keeps. Only the key tables are read, never
+the records; forge.data.dedup and forge.data.split do the work (out of core, through DuckDB).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+DUP_SCHEMA = pa.schema([("row_id", pa.int64()), ("dup_of", pa.int64()), ("kind", pa.string())])
+SPLIT_SCHEMA = pa.schema([("row_id", pa.int64()), ("split", pa.string()), ("copies", pa.int32())])
+
+
+def run_global(
+    key_files: list[Path], pre: Any, work: Path
+) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """(duplicates, splits with a `copies` column, info for the manifest)."""
+    from forge.data.dedup import find_duplicates
+    from forge.data.split import assign_splits, balance, check_leakage
+
+    work.mkdir(parents=True, exist_ok=True)
+    dups = find_duplicates(key_files, pre.dedup, work)
+    splits = assign_splits(key_files, dups, pre.split, pre.seed, work)
+    # balance() gives every row a copy count: 1 unless class balancing is on
+    splits = balance(splits.select(["row_id", "split"]), key_files, pre.balance, pre.seed)
+    info: dict[str, Any] = {
+        "duplicates": {
+            "exact": int(pc.sum(pc.equal(dups["kind"], "exact")).as_py() or 0),
+            "near": int(pc.sum(pc.equal(dups["kind"], "near")).as_py() or 0),
+        }
+    }
+    if pre.split.check_leakage:
+        info["leakage"] = check_leakage(key_files, splits, pre.dedup, work)
+    splits = splits.select(["row_id", "split", "copies"]).cast(SPLIT_SCHEMA)
+    dups = dups.select(["row_id", "dup_of", "kind"]).cast(DUP_SCHEMA)
+    return dups, splits, info
+
+
+def write_decisions(dups: pa.Table, splits: pa.Table, work: Path) -> None:
+    """Sorted by row id, in small row groups, so each pass-2 shard reads only its range."""
+    for name, table in (("duplicates", dups), ("splits", splits)):
+        table = table.take(pc.sort_indices(table["row_id"]))
+        tmp = work / f"{name}.parquet.tmp"
+        pq.write_table(table, tmp, row_group_size=65536)
+        tmp.replace(work / f"{name}.parquet")
+
+
+def read_range(path: Path, lo: int, hi: int) -> pa.Table:
+    return pq.read_table(path, filters=[("row_id", ">=", lo), ("row_id", "<=", hi)])

@@ -1,0 +1,195 @@
+"""Pass 1, one shard: read -> normalize -> clean + sanitize -> filter -> normalized records
+plus a key table for the global step, and rejected rows with their stage and reason.
+
+Per stage, rows in = rows out + rows rejected (normalize also counts the records it produced:
+an OASST tree can yield several conversations).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forge.chat.conversation import Conversation
+from forge.data.clean import Cleaner, sanitize, total_chars
+from forge.data.filters import Filters
+from forge.data.keys import KeyMaker
+from forge.data.normalize import Reject, normalize
+from forge.data.oasst import MAX_PATHS
+from forge.data.read import RawError, iter_records
+from forge.data.records import TextDoc
+from forge.data.shardio import Ctx, begin, commit, stage_counts
+
+BATCH = 2000
+STAGES = ("read", "normalize", "clean", "filter")
+RECORD_SCHEMA = pa.schema(
+    [
+        ("row_id", pa.int64()),
+        ("file", pa.int32()),
+        ("line", pa.int64()),
+        ("record", pa.binary()),
+        ("n_chars", pa.int64()),
+    ]
+)
+
+
+def row_id(file_index: int, record_index: int) -> int:
+    """(source file index << 40) | record index: deterministic, lowest = earliest."""
+    return (file_index << 40) | record_index
+
+
+def record_to_bytes(rec: Conversation | TextDoc) -> bytes:
+    if isinstance(rec, TextDoc):
+        d: dict[str, Any] = {"text": rec.text}
+        if rec.id is not None:
+            d["id"] = rec.id
+        if rec.meta:
+            d["meta"] = rec.meta
+        return orjson.dumps(d, default=str)
+    d = rec.to_dict()
+    d.pop("source", None)
+    return orjson.dumps(d, default=str)
+
+
+def record_from_bytes(data: bytes, kind: str) -> Conversation | TextDoc:
+    d = orjson.loads(data)
+    if kind == "pretrain":
+        return TextDoc(d["text"], id=d.get("id"), meta=d.get("meta") or {})
+    return Conversation.from_dict(d)
+
+
+class _Rejects:
+    def __init__(self, path: Path):
+        self.f = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self.count = 0
+
+    def add(self, path: str, line: int, stage: str, reason: str, detail: str, rid: int) -> None:
+        self.f.write(
+            orjson.dumps(
+                {
+                    "source": [path, line],
+                    "stage": stage,
+                    "reason": reason,
+                    "detail": detail[:500],
+                    "row_id": rid,
+                }
+            )
+            + b"\n"
+        )
+        self.count += 1
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
+    """Process shard ``index``; returns its stats (also written as the shard's marker)."""
+    plan, pre = ctx.plan, ctx.pre
+    shard = plan.shards[index]
+    tmp = begin(ctx.work, "pass1", index)
+    counts = {s: stage_counts() for s in STAGES}
+    counts["normalize"]["produced"] = 0
+    cleaner = Cleaner(pre.cleaning)
+    filters = Filters(pre.filters)
+    keys = KeyMaker(pre.dedup, pre.split)
+    rejects = _Rejects(tmp / "rejected.jsonl")
+    rec_writer = pq.ParquetWriter(tmp / "records.parquet", RECORD_SCHEMA)
+    key_writer: pq.ParquetWriter | None = None
+    batch: dict[str, list] = {k: [] for k in ("row_id", "file", "line", "record", "n_chars")}
+    recs: list[Conversation | TextDoc] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal key_writer
+        if not recs:
+            return
+        key_table = keys.table(batch["row_id"], recs)
+        if key_writer is None:
+            key_writer = pq.ParquetWriter(tmp / "keys.parquet", key_table.schema)
+        key_writer.write_table(key_table)
+        rec_writer.write_table(pa.table(batch, schema=RECORD_SCHEMA))
+        for v in batch.values():
+            v.clear()
+        recs.clear()
+
+    for piece in shard.pieces:
+        f = plan.files[piece.file]
+        src = plan.sources[f.source]
+        expand_ids = src.format == "oasst" and src.oasst_paths == "all"
+        for rec_index, line, obj in iter_records(
+            f.path,
+            f.encoding,
+            kind=f.kind,
+            start=piece.start,
+            end=piece.end,
+            first_line=piece.first_line,
+        ):
+            counts["read"]["in"] += 1
+            base_id = row_id(f.index, rec_index)
+            if isinstance(obj, RawError):
+                counts["read"]["rejected"] += 1
+                rejects.add(f.path, line, "read", obj.reason, obj.detail, base_id)
+                continue
+            counts["read"]["out"] += 1
+            counts["normalize"]["in"] += 1
+            try:
+                out = normalize(obj, src.format, src.fields, oasst_paths=src.oasst_paths)
+            except Reject as r:
+                counts["normalize"]["rejected"] += 1
+                rejects.add(f.path, line, "normalize", r.reason, r.detail, base_id)
+                continue
+            counts["normalize"]["out"] += 1
+            counts["normalize"]["produced"] += len(out)
+            for k, rec in enumerate(out[:MAX_PATHS]):
+                rid = row_id(f.index, rec_index * MAX_PATHS + k) if expand_ids else base_id
+                counts["clean"]["in"] += 1
+                try:
+                    if isinstance(rec, TextDoc):
+                        cleaner.doc(rec)
+                        if not rec.text.strip():
+                            raise Reject("empty_text", "no text left after cleaning")
+                    else:
+                        sanitize(cleaner.conversation(rec))
+                except Reject as r:
+                    counts["clean"]["rejected"] += 1
+                    rejects.add(f.path, line, "clean", r.reason, r.detail, rid)
+                    continue
+                counts["clean"]["out"] += 1
+                counts["filter"]["in"] += 1
+                n = total_chars(rec)
+                try:
+                    filters.check(rec, n)
+                except Reject as r:
+                    counts["filter"]["rejected"] += 1
+                    rejects.add(f.path, line, "filter", r.reason, r.detail, rid)
+                    continue
+                counts["filter"]["out"] += 1
+                chars += n
+                batch["row_id"].append(rid)
+                batch["file"].append(f.index)
+                batch["line"].append(line)
+                batch["record"].append(record_to_bytes(rec))
+                batch["n_chars"].append(n)
+                recs.append(rec)
+                if len(recs) >= BATCH:
+                    flush()
+    flush()
+    rec_writer.close()
+    if key_writer is None:  # an empty shard still has a (typed) key table
+        pq.write_table(keys.table([], []), tmp / "keys.parquet")
+    else:
+        key_writer.close()
+    rejects.close()
+    stats = {
+        "shard": index,
+        "counts": counts,
+        "chars": chars,
+        "encoding_repaired": cleaner.repaired,
+        "artifacts_removed": cleaner.artifacts,
+    }
+    commit(tmp, stats)
+    return stats

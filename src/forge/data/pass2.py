@@ -1,0 +1,265 @@
+"""Pass 2, one shard: apply the global decisions (duplicates out, a split for each row,
+source weights on the train split), then template + tokenize + labels (chat) or tokenize
+(pretraining), and write per-split parts.
+
+The chat template and the tokenizer are loaded once per worker process and reused for every
+shard that process runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from forge.data.globalstep import read_range
+from forge.data.model_side import eot_id
+from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
+from forge.data.shardio import Ctx, begin, commit, shard_dir, stage_counts
+
+CHAT_SCHEMA = pa.schema(
+    [
+        ("input_ids", pa.list_(pa.int32())),
+        ("labels", pa.list_(pa.int32())),
+        ("attention_mask", pa.list_(pa.int8())),
+        ("text", pa.string()),
+        ("messages", pa.string()),
+        ("id", pa.string()),
+    ]
+)
+_MODEL: dict[str, Any] = {}
+
+
+def model_for(ctx: Ctx) -> tuple[Any, Any]:
+    """(template or None, tokenizer), loaded once per process."""
+    key = ctx.model.model_dump_json() + ctx.plan.kind
+    if key not in _MODEL:
+        from forge.data.model_side import load_template, load_tokenizer
+
+        _MODEL.clear()
+        tok = load_tokenizer(ctx.model)
+        tpl = load_template(ctx.model) if ctx.plan.kind == "chat" else None
+        _MODEL[key] = (tpl, tok)
+    return _MODEL[key]
+
+
+def copies(row_id: int, weight: float, seed: int) -> int:
+    """How many times a train row is kept under a source weight (seeded, per row)."""
+    whole = int(weight)
+    frac = weight - whole
+    if frac <= 0:
+        return whole
+    u = xxhash.xxh64_intdigest(row_id.to_bytes(8, "little", signed=True), seed) / 2**64
+    return whole + (u < frac)
+
+
+def _lists(seqs: list[list[int]], dtype: Any, pa_type: pa.DataType) -> pa.Array:
+    offsets = np.zeros(len(seqs) + 1, np.int32)
+    np.cumsum([len(s) for s in seqs], out=offsets[1:])
+    flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype, int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa_type))
+
+
+class _ChatParts:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.lengths: dict[str, list[int]] = {}
+
+    def write(self, split: str, rows: list[tuple[Any, str, str]]) -> None:
+        if not rows:
+            return
+        ids = [r[0].input_ids for r in rows]
+        labels = [r[0].labels for r in rows]
+        lens = [len(x) for x in ids]
+        offsets = np.zeros(len(rows) + 1, np.int32)
+        np.cumsum(lens, out=offsets[1:])
+        table = pa.Table.from_arrays(
+            [
+                _lists(ids, np.int32, pa.int32()),
+                _lists(labels, np.int32, pa.int32()),
+                pa.ListArray.from_arrays(
+                    pa.array(offsets), pa.array(np.ones(int(offsets[-1]), np.int8))
+                ),
+                pa.array([r[0].text for r in rows], pa.string()),
+                pa.array([r[1] for r in rows], pa.string()),
+                pa.array([r[2] for r in rows], pa.string()),
+            ],
+            schema=CHAT_SCHEMA,
+        )
+        if split not in self.writers:
+            self.writers[split] = pq.ParquetWriter(self.tmp / f"{split}.parquet", CHAT_SCHEMA)
+        self.writers[split].write_table(table)
+        self.lengths.setdefault(split, []).extend(lens)
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+
+class _TokenParts:
+    def __init__(self, tmp: Path, dtype: Any):
+        self.tmp = tmp
+        self.dtype = dtype
+        self.files: dict[str, Any] = {}
+        self.lengths: dict[str, list[int]] = {}
+
+    def write(self, split: str, docs: list[list[int]]) -> None:
+        if split not in self.files:
+            self.files[split] = open(self.tmp / f"{split}.bin", "wb")  # noqa: SIM115
+        flat = np.fromiter(itertools.chain.from_iterable(docs), self.dtype)
+        self.files[split].write(flat.astype("<" + np.dtype(self.dtype).str[1:]).tobytes())
+        self.lengths.setdefault(split, []).extend(len(d) for d in docs)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def token_dtype(vocab_size: int) -> Any:
+    return np.uint16 if vocab_size <= 65535 else np.uint32
+
+
+def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
+    plan, pre = ctx.plan, ctx.pre
+    template, tok = model_for(ctx)
+    work = Path(ctx.work)
+    tmp = begin(work, "pass2", index)
+    records = pq.ParquetFile(shard_dir(work, "pass1", index) / "records.parquet")
+    counts = {s: stage_counts() for s in ("dedup", "sample", "encode")}
+    splits_count: dict[str, int] = {}
+    rejects = _Rejects(tmp / "rejected.jsonl")
+    truncated = 0
+    chat = plan.kind == "chat"
+    parts: Any = _ChatParts(tmp) if chat else _TokenParts(tmp, token_dtype(tok.vocab_size))
+    eot = eot_id(tok)
+    max_tokens = ctx.max_tokens
+
+    rid_col = records.read(columns=["row_id"])["row_id"]
+    lo = int(np.min(rid_col.to_numpy())) if len(rid_col) else 0
+    hi = int(np.max(rid_col.to_numpy())) if len(rid_col) else -1
+    dups = read_range(work / "global" / "duplicates.parquet", lo, hi)
+    dup_of = dict(
+        zip(
+            dups["row_id"].to_pylist(),
+            zip(dups["dup_of"].to_pylist(), dups["kind"].to_pylist(), strict=False),
+            strict=False,
+        )
+    )
+    sp = read_range(work / "global" / "splits.parquet", lo, hi)
+    sp_ids = sp["row_id"].to_numpy()
+    sp_names = sp["split"].to_pylist()
+    sp_copies = sp["copies"].to_pylist()
+
+    for batch in records.iter_batches(batch_size=BATCH):
+        d = batch.to_pydict()
+        pending: dict[str, list] = {}
+        for rid, fidx, line, raw in zip(
+            d["row_id"], d["file"], d["line"], d["record"], strict=False
+        ):
+            f = plan.files[fidx]
+            counts["dedup"]["in"] += 1
+            if rid in dup_of:
+                other, kind = dup_of[rid]
+                counts["dedup"]["rejected"] += 1
+                reason = "near_duplicate" if kind == "near" else "duplicate"
+                rejects.add(f.path, line, "dedup", reason, f"duplicate of row {other}", rid)
+                continue
+            counts["dedup"]["out"] += 1
+            counts["sample"]["in"] += 1
+            pos = int(np.searchsorted(sp_ids, rid))
+            if pos >= len(sp_ids) or sp_ids[pos] != rid:
+                counts["sample"]["rejected"] += 1
+                rejects.add(f.path, line, "sample", "no_split", "no split was assigned", rid)
+                continue
+            split = sp_names[pos]
+            weight = plan.sources[f.source].weight
+            n = copies(rid, weight, pre.seed) if split == "train" and weight != 1 else 1
+            n *= sp_copies[pos]  # class balancing (cap: 0, upsample: 2+)
+            if n == 0:
+                counts["sample"]["rejected"] += 1
+                why = f"source weight {weight}" if sp_copies[pos] else "class balancing (cap)"
+                rejects.add(f.path, line, "sample", "sampled_out", why, rid)
+                continue
+            counts["sample"]["out"] += 1
+            rec = record_from_bytes(raw, plan.kind)
+            for k in range(n):
+                rid_s = str(rid) if k == 0 else f"{rid}.{k}"
+                pending.setdefault(split, []).append((rec, rid_s, f.path, line, rid))
+        for split, items in pending.items():
+            counts["encode"]["in"] += len(items)
+            if chat:
+                kept, trunc = _encode_chat(template, tok, items, pre, max_tokens, rejects)
+                parts.write(split, kept)
+            else:
+                kept, trunc = _encode_text(tok, items, pre, max_tokens, eot, rejects)
+                parts.write(split, kept)
+            truncated += trunc
+            counts["encode"]["out"] += len(kept)
+            if kept:
+                splits_count[split] = splits_count.get(split, 0) + len(kept)
+        counts["encode"]["rejected"] = counts["encode"]["in"] - counts["encode"]["out"]
+    parts.close()
+    rejects.close()
+    tokens = {}
+    for split, lens in parts.lengths.items():
+        arr = np.asarray(lens, np.int32)
+        np.save(tmp / f"lengths-{split}.npy", arr)
+        tokens[split] = int(arr.sum())
+    stats = {
+        "shard": index,
+        "counts": counts,
+        "splits": splits_count,
+        "tokens": tokens,
+        "truncated": truncated,
+    }
+    commit(tmp, stats)
+    return stats
+
+
+def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
+    from forge.chat import encode_conversations
+
+    convs = [it[0] for it in items]
+    results = encode_conversations(
+        template, tok, convs, policy=pre.mask, max_length=max_tokens, truncation=pre.truncation
+    )
+    kept, trunc = [], 0
+    for (conv, rid_s, path, line, rid), res in zip(items, results, strict=False):
+        if not hasattr(res, "input_ids"):
+            rejects.add(path, line, "encode", res.reason, getattr(res, "detail", ""), rid)
+            continue
+        if len(res.input_ids) < pre.filters.min_tokens:
+            rejects.add(path, line, "encode", "too_few_tokens", f"{len(res.input_ids)} tokens", rid)
+            continue
+        if max_tokens is not None and len(res.input_ids) >= max_tokens:
+            trunc += pre.truncation == "truncate"
+        messages = orjson.dumps(conv.to_dict()["messages"], default=str).decode()
+        kept.append((res, messages, rid_s))
+    return kept, trunc
+
+
+def _encode_text(tok, items, pre, max_tokens, eot, rejects) -> tuple[list, int]:
+    encode = getattr(tok.tokenizer, "encode_batch_fast", tok.tokenizer.encode_batch)  # no offsets
+    encs = encode([it[0].text for it in items], add_special_tokens=False)
+    kept, trunc = [], 0
+    limit = pre.filters.max_tokens  # documents longer than the context are normal in pretraining
+    for (_, _, path, line, rid), enc in zip(items, encs, strict=False):
+        ids = enc.ids
+        if len(ids) < max(1, pre.filters.min_tokens):
+            rejects.add(path, line, "encode", "too_few_tokens", f"{len(ids)} tokens", rid)
+            continue
+        if limit is not None and len(ids) > limit:
+            if pre.truncation == "drop":
+                rejects.add(path, line, "encode", "too_long", f"{len(ids)} > {limit} tokens", rid)
+                continue
+            ids = ids[:limit]
+            trunc += 1
+        kept.append([*ids, eot])
+    return kept, trunc

