@@ -67,6 +67,7 @@ def test_template_check_runs_the_battery(forge_cli):
 def test_unknown_template_is_a_red_line_with_candidates(forge_cli):
     r = forge_cli("template", "show", "llama3.1")
     assert r.code == 1 and "unknown chat template" in r.stderr and "llama-3.1" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def _folder(tmp_path, template: str | None):
@@ -158,3 +159,16 @@ def test_template_refusal_is_a_red_line_not_a_traceback(forge_cli, tmp_path):
     assert r.code == 1 and "System role not supported" in r.stderr and "Traceback" not in r.stderr
     r = forge_cli("template", "render", "--model", "gemma")  # the sample drops its system turn here
     assert r.code == 0 and "<start_of_turn>model" in r.stdout
+
+
+def test_check_tells_whether_a_folder_template_is_the_builtin(forge_cli, tmp_path, reference_dir):
+    folder = _folder(
+        tmp_path, (reference_dir / "qwen2.5-instruct.jinja").read_text(encoding="utf-8")
+    )
+    r = forge_cli("template", "check", "--model", str(folder), "--json")
+    assert r.code == 0, r
+    rep = json.loads(r.stdout)
+    assert rep["source"] == "model-folder" and rep["matches_builtin"] is True
+    assert any("qwen2.5" in n for n in rep["notes"])
+    r = forge_cli("template", "show", "meta-llama/Llama-3.1-8B-Instruct")
+    assert r.code == 0 and "Today Date" in r.stdout

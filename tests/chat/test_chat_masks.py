@@ -356,3 +356,36 @@ def test_property_tool_calls_are_trained_with_their_end_of_turn(name, family_tok
         assert runs[1].lstrip(" ").endswith(want + TOOL_FAMILIES[name]) or want in runs[1]
 
     check()
+
+
+@pytest.mark.parametrize("name", [n for n, f in builtin.FAMILIES.items() if f.reference])
+def test_generic_path_masks_like_the_builtin(name, family_tokenizer, reference_dir):
+    """The reference file, loaded as a template forge knows nothing about (checked render, header
+    found by probes), gives the same ids and labels as forge's built-in on the battery."""
+    from forge.chat.battery import cases
+    from forge.chat.template import ChatTemplate
+
+    fam = builtin.FAMILIES[name]
+    source = (reference_dir / fam.reference).read_text(encoding="utf-8")
+    if fam.reference_pretty:
+        source = builtin.strip_pretty(source)
+    mine = get_template(name)
+    generic = ChatTemplate(
+        name="ref", source_text=source, source="file", special_tokens=dict(mine.special_tokens)
+    )
+    generic.end_of_turn = mine.end_of_turn
+    tok = family_tokenizer(name)
+    convs = [
+        Conversation.from_dict({"messages": c.messages, "tools": c.tools})
+        for c in cases()
+        if not c.extra and not c.add_generation_prompt
+    ]
+    a = encode_conversations(mine, tok, convs)
+    b = encode_conversations(generic, tok, convs)
+    assert sum(isinstance(r, Encoded) for r in a) > 10
+    for x, y, c in zip(a, b, convs, strict=True):
+        if isinstance(x, Encoded):
+            assert isinstance(y, Encoded), (y, c)
+            assert (x.input_ids, x.labels) == (y.input_ids, y.labels), c
+        else:
+            assert isinstance(y, Rejected) and x.reason == y.reason, (x, y)

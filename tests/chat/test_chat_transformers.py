@@ -143,3 +143,56 @@ def test_strftime_now_templates_render_with_the_pinned_date(reference_dir):
         [{"role": "user", "content": "hi"}]
     )
     assert datetime.date.today().strftime("%d %b %Y") in today
+
+
+@pytest.fixture(scope="module")
+def tokenizer_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    train_bpe(["<s>", "</s>", "<|im_start|>", "<|im_end|>", "<|eot_id|>"], vocab_size=350).save(
+        str(path)
+    )
+    return path
+
+
+def test_every_reference_template_from_a_model_folder(tmp_path, reference_dir, tokenizer_file):
+    """Each of the 37 reference files, shipped in a model folder (the three layouts in turn),
+    renders through forge as `apply_chat_template` renders it, refusals included."""
+    import shutil
+
+    no_system = Conversation(CONVS[1].messages[1:])
+    layouts = ("string", "list", "jinja")
+    files = sorted(reference_dir.glob("*.jinja"))
+    rendered = refused = 0
+    for k, f in enumerate(files):
+        folder = tmp_path / f.stem
+        folder.mkdir()
+        shutil.copy(tokenizer_file, folder / "tokenizer.json")
+        source = f.read_text(encoding="utf-8")
+        cfg = {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+        }
+        layout = layouts[k % 3]
+        if layout == "string":
+            cfg["chat_template"] = source
+        elif layout == "list":
+            cfg["chat_template"] = [{"name": "default", "template": source}]
+        else:
+            (folder / "chat_template.jinja").write_text(source, encoding="utf-8")
+        (folder / "tokenizer_config.json").write_text(json.dumps(cfg), encoding="utf-8")
+        hf = transformers.AutoTokenizer.from_pretrained(str(folder))
+        template = get_template(str(folder))
+        for conv in (*CONVS, no_system):
+            try:
+                want = hf.apply_chat_template(conv.to_dicts(), tokenize=False)
+            except Exception as e:
+                with pytest.raises(Exception) as got:
+                    template.render(conv)
+                assert str(e) in str(got.value), f.name
+                refused += 1
+            else:
+                assert template.render(conv) == want, f"{f.name} ({layout})"
+                rendered += 1
+    assert len(files) >= 37 and rendered + refused == 3 * len(files)
+    assert rendered > 2 * len(files) and refused > 0

@@ -150,9 +150,14 @@ class SpanFinder:
             return text, {}, []
         check = self.needs_check(messages, tools)
         plain = None
-        for mode in MODES:
+        # fallbacks for templates that strip only some characters, and for templates that
+        # compare whole messages (equal user messages then share their markers)
+        attempts = [(mode, self.identity) for mode in MODES]
+        if not self.identity:
+            attempts.append(("guarded", True))
+        for mode, same_ids in attempts:
             rendered = t.render_dicts(
-                mark(messages, mode, self.identity), add_generation_prompt, tools, **self.extra
+                mark(messages, mode, same_ids), add_generation_prompt, tools, **self.extra
             )
             text, pos, every = parse(rendered)
             if not check:

@@ -27,8 +27,11 @@ def register(app: typer.Typer) -> None:
 
 def _template(model: str | None):
     """The template for --model (or forge.yaml's model section when --model is absent)."""
+    import difflib
+
     from forge.chat import builtin, get_template, resolve_template
     from forge.config.model import ModelConfig
+    from forge.errors import ForgeError
 
     if model is None:
         cfg = common.load("template", required=False).model
@@ -36,7 +39,16 @@ def _template(model: str | None):
     if model in builtin.FAMILIES or model.endswith(".jinja"):
         return get_template(model), ModelConfig(name=None)
     cfg = ModelConfig(name=model)
-    return resolve_template(cfg), cfg
+    try:
+        return resolve_template(cfg), cfg
+    except ForgeError as e:
+        close = difflib.get_close_matches(model, builtin.names(), n=3, cutoff=0.6)
+        if not close or Path(model).exists():
+            raise
+        raise ForgeError(
+            f"unknown chat template or model {model!r}",
+            f"did you mean the template {', '.join(close)}? ({e.hint or e.message})",
+        ) from None
 
 
 def _tokenizer(model_cfg, tokenizer: str | None):
@@ -99,9 +111,7 @@ def show_cmd(
 
     Example: forge template show llama-3.1
     """
-    from forge.chat import get_template
-
-    t = get_template(name)
+    t, _ = _template(name)
     info = {
         "name": t.name,
         "source": t.source,

@@ -25,7 +25,10 @@ class ModelConfig(Section):
         "or an inline Jinja template. Empty: the model folder's own, then the catalog's family.",
     )
     template_date: date | None = Field(
-        None, description="Date given to date-dependent templates (Llama 3.1+). Empty: today."
+        None,
+        description="Date that date-dependent chat templates print (`strftime_now` and `date_string`: "
+        "Llama 3.1/3.2, SmolLM3), so renders are reproducible. Empty: the template's own behaviour "
+        "(today's date through strftime_now; Llama 3.1 prints 26 Jul 2024).",
     )
     tokenizer: str | None = Field(
         None,
