@@ -16,7 +16,7 @@ import numpy as np
 
 from forge.chat.conversation import Conversation
 from forge.chat.spans import MaskError, SpanFinder
-from forge.chat.template import ChatTemplate, template_inputs
+from forge.chat.template import ChatTemplate
 from forge.chat.tokenizer import ChatTokenizer
 from forge.errors import ForgeError
 
@@ -159,7 +159,7 @@ def _plan_chunk(finder: SpanFinder, convs: Sequence[Conversation], policy: str) 
             plans[k] = Rejected("empty", "the conversation has no messages")
             continue
         todo.append(k)
-        items.append((template_inputs(conv), conv.tools))
+        items.append((finder.template.inputs(conv), conv.tools))
     for k, (msgs, _), result in zip(todo, items, finder.render_many(items), strict=True):
         plans[k] = _plan(finder, convs[k], msgs, result, policy)
     return plans

@@ -196,7 +196,6 @@ def render_cmd(
     """
     from forge.chat.encode import trainable_indexes
     from forge.chat.spans import SpanFinder
-    from forge.chat.template import template_inputs
     from forge.errors import ForgeError
 
     t, cfg = _template(model)
@@ -205,7 +204,7 @@ def render_cmd(
     finder = SpanFinder(t, **specials)
     results = []
     for n, conv in enumerate(_read_conversations(file, t)):
-        msgs = template_inputs(conv)
+        msgs = t.inputs(conv)
         try:
             text, pos, every = finder.render(
                 msgs, tools=conv.tools, add_generation_prompt=generation_prompt
