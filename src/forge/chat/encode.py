@@ -59,9 +59,13 @@ def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[
     return sorted(base), excluded
 
 
-def _check_args(policy: str, truncation: str) -> None:
+def check_policy(policy: str) -> None:
     if policy not in POLICIES:
         raise ForgeError(f"unknown loss policy {policy!r}", f"use one of: {', '.join(POLICIES)}")
+
+
+def _check_args(policy: str, truncation: str) -> None:
+    check_policy(policy)
     if truncation not in TRUNCATION:
         raise ForgeError(
             f"unknown truncation {truncation!r}", f"use one of: {', '.join(TRUNCATION)}"
