@@ -22,6 +22,14 @@ FILES = {
     "hw3.yaml": "hardware: 3\n",
     "bad.jinja": "{{ foo(\n",
     "adir/": None,
+    # prepared dataset folders with a damaged manifest or shard
+    "ds_list/": None,
+    "ds_list/manifest.json": "[1]",
+    "ds_files/": None,
+    "ds_files/manifest.json": '{"files": 5}',
+    "ds_shard/": None,
+    "ds_shard/manifest.json": '{"files": {"train": ["train.parquet"]}}',
+    "ds_shard/train.parquet": "junk",
 }
 
 CASES = {
@@ -98,6 +106,9 @@ CASES = {
         "cannot load tokenizer",
     ),
     "inspect out is a file": (["inspect", "ok.jsonl", "--out", "ok.jsonl"], "cannot write"),
+    "inspect manifest not an object": (["inspect", "ds_list"], "expected a JSON object"),
+    "inspect manifest files not an object": (["inspect", "ds_files"], "`files` must be an object"),
+    "inspect damaged shard": (["inspect", "ds_shard"], "not a readable Parquet file"),
     "inspect with a broken plan": (["-c", "bad.yaml", "inspect", "ok.jsonl"], "invalid YAML"),
 }
 

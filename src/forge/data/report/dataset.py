@@ -32,7 +32,8 @@ def _split_files(root: Path, manifest: dict[str, Any]) -> dict[str, list[Path]]:
     files = manifest.get("files") or {}
     out: dict[str, list[Path]] = {}
     for split, names in files.items():
-        paths = [root / n for n in (names if isinstance(names, list) else [names])]
+        names = names if isinstance(names, list) else [names]
+        paths = [root / n for n in names if isinstance(n, str)]
         paths = [p for p in paths if p.suffix == ".parquet" and p.is_file()]
         if paths:
             out[split] = paths
@@ -100,6 +101,30 @@ def _leakage(texts: list[str], split_of: list[str], where: list[Any]) -> dict[st
     return {"checked": True, **out}
 
 
+def _check_manifest(path: Path, manifest: Any) -> None:
+    """The parts of manifest.json the report reads have the shapes docs/prepared-data.md gives."""
+    if not isinstance(manifest, dict):
+        raise ForgeError(
+            f"{path}: expected a JSON object, got {type(manifest).__name__}",
+            "prepare the dataset again",
+        )
+    for key in ("files", "counts", "global_step"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise ForgeError(
+                f"{path}: `{key}` must be an object, got {type(manifest[key]).__name__}",
+                "prepare the dataset again",
+            )
+
+
+def _num_rows(path: Path) -> int:
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as e:
+        raise ForgeError(
+            f"{path}: not a readable Parquet file ({e})", "prepare the dataset again"
+        ) from None
+
+
 def dataset_report(root: Path) -> dict[str, Any]:
     root = Path(root)
     mpath = root / "manifest.json"
@@ -112,6 +137,7 @@ def dataset_report(root: Path) -> dict[str, Any]:
         manifest = orjson.loads(mpath.read_bytes())
     except orjson.JSONDecodeError as e:
         raise ForgeError(f"{mpath}: not valid JSON ({e})", "prepare the dataset again") from e
+    _check_manifest(mpath, manifest)
     rejections, dups = _rejections(root / "rejected.jsonl")
     counts = manifest.get("counts") or {}
     members = _clusters(dups)
@@ -120,7 +146,7 @@ def dataset_report(root: Path) -> dict[str, Any]:
     # check the written rows only when the manifest does not say (and they are few enough).
     leak = (manifest.get("global_step") or {}).get("leakage")
     files = _split_files(root, manifest)
-    total = sum(pq.ParquetFile(p).metadata.num_rows for ps in files.values() for p in ps)
+    total = sum(_num_rows(p) for ps in files.values() for p in ps)
     scan = Scan(total, want, keep_texts=leak is None and 0 < total <= LEAKAGE_MAX_ROWS)
     splits: dict[str, Any] = {name: scan.split(name, paths) for name, paths in files.items()}
     for split, idx in _token_shards(root).items():
