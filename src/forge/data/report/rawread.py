@@ -4,11 +4,11 @@ describes exactly what prepare would see."""
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from forge.catalog.sample import expand_paths
 from forge.data.detect import detect_format
 from forge.data.normalize import normalize
 from forge.data.read import COMPRESSIONS, KINDS, guess_encoding, iter_records
@@ -17,25 +17,12 @@ from forge.errors import ForgeError
 
 def expand(paths: list[str]) -> list[Path]:
     """Files named, found in folders (recursively), or matched by globs, in a stable order."""
-    out: list[Path] = []
-    for p in paths:
-        hits = sorted(glob.glob(p, recursive=True)) if any(c in p for c in "*?[") else [p]
-        if not hits:
-            raise ForgeError(f"{p}: no file matches", "check the path or the glob")
-        for h in map(Path, hits):
-            if h.is_dir():
-                found = sorted(f for f in h.rglob("*") if f.is_file() and _known(f))
-                if not found:
-                    raise ForgeError(
-                        f"{h}: no data files in this folder",
-                        "forge reads .jsonl .json .csv .tsv .parquet .txt .md (also .gz/.zst/.bz2)",
-                    )
-                out += found
-            elif h.is_file():
-                out.append(h)
-            else:
-                raise ForgeError(f"{h}: no such file or folder", "check the path")
-    return out
+    return expand_paths(
+        paths,
+        known=_known,
+        label="",
+        hint="forge reads .jsonl .json .csv .tsv .parquet .txt .md (also .gz/.zst/.bz2)",
+    )
 
 
 def _known(f: Path) -> bool:
