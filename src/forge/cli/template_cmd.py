@@ -161,13 +161,32 @@ def _read_conversations(file: Path | None, template=None) -> list:
         data = [data]
     if isinstance(data, list) and data and isinstance(data[0], dict) and "role" in data[0]:
         data = [{"messages": data}]
-    try:
-        return [Conversation.from_dict(d) for d in data]
-    except (KeyError, TypeError, AttributeError) as e:
+    if not isinstance(data, list) or not data:
         raise ForgeError(
-            f"{file}: not a conversation ({e})",
-            "each conversation needs messages with role and content",
-        ) from None
+            f"{file}: no conversations in it",
+            'give {"messages": [...]}, a list of them, or a list of messages',
+        )
+    for i, d in enumerate(data, 1):
+        problem = _conversation_problem(d)
+        if problem:
+            raise ForgeError(
+                f"{file}: conversation {i}: {problem}",
+                'each conversation is {"messages": [{"role": ..., "content": ...}, ...]}',
+            )
+    return [Conversation.from_dict(d) for d in data]
+
+
+def _conversation_problem(d: Any) -> str | None:
+    """What is wrong with one conversation read from JSON, or None."""
+    msgs = d.get("messages") if isinstance(d, dict) else None
+    if not isinstance(msgs, list) or not msgs:
+        return "expected an object with a non-empty `messages` list"
+    for j, m in enumerate(msgs, 1):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            return f"message {j} has no `role` string"
+        if m.get("content") is not None and not isinstance(m["content"], str):
+            return f"message {j}: `content` must be a string or null"
+    return None
 
 
 @template_app.command("render")
