@@ -141,3 +141,11 @@ def test_user_mistake_is_one_error_line_and_a_hint(workdir, forge_cli, case):
     assert hints[0].strip() != "hint:"
     # a refused command leaves the user's files as they were
     assert sorted(p.name for p in workdir.iterdir()) == before
+
+
+def test_a_bad_override_is_reported_with_the_override_that_set_it(workdir, forge_cli, monkeypatch):
+    monkeypatch.setenv("FORGE_TRAINING__LR", "fast")
+    r = forge_cli("-c", "plan.yaml", "--set", "model.template_date=2025-13-45", "config", "show")
+    assert r.code == 1, r
+    assert "environment FORGE_TRAINING__LR: training.lr: must be a valid number" in r.stderr
+    assert "--set model.template_date=2025-13-45: model.template_date:" in r.stderr
