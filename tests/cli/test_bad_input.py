@@ -22,6 +22,8 @@ FILES = {
     "hw3.yaml": "hardware: 3\n",
     "bad.jinja": "{{ foo(\n",
     "adir/": None,
+    "content5.json": '[{"role": "user", "content": 5}]',
+    "nomessages.json": "[]",
     # prepared dataset folders with a damaged manifest or shard
     "ds_list/": None,
     "ds_list/manifest.json": "[1]",
@@ -86,6 +88,14 @@ CASES = {
     ),
     "render folder": (["template", "render", "-m", "llama-3", "-f", "adir"], "cannot read"),
     "render bad json": (["template", "render", "-m", "llama-3", "-f", "bad.json"], "cannot read"),
+    "render content not text": (
+        ["template", "render", "-m", "llama-3", "-f", "content5.json"],
+        "conversation 1: message 1: `content` must be a string",
+    ),
+    "render no conversations": (
+        ["template", "render", "-m", "llama-3", "-f", "nomessages.json"],
+        "no conversations",
+    ),
     "render bad policy": (
         ["template", "render", "-m", "llama-3", "--policy", "nope"],
         "unknown loss policy",
