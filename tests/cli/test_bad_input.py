@@ -22,6 +22,8 @@ FILES = {
     "hw3.yaml": "hardware: 3\n",
     "bad.jinja": "{{ foo(\n",
     "adir/": None,
+    "m_bin/": None,
+    "m_bin/config.json": b"\xff\xfe",
     "content5.json": '[{"role": "user", "content": 5}]',
     "nomessages.json": "[]",
     # prepared dataset folders with a damaged manifest or shard
@@ -80,6 +82,7 @@ CASES = {
     # models, templates
     "models unknown": (["models", "show", "nosuchmodel"], "unknown model 'nosuchmodel'"),
     "models empty folder": (["models", "show", "adir"], "not a model folder"),
+    "models folder config not utf-8": (["models", "show", "m_bin"], "config.json: not UTF-8"),
     "template syntax error": (["template", "show", "bad.jinja"], "Jinja syntax error on line 1"),
     "template unknown": (["--set", "model.chat_template=nosuch", "template", "render"], "nosuch"),
     "render missing file": (

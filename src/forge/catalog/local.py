@@ -45,8 +45,12 @@ def read_json_object(path: Path) -> dict[str, Any]:
     """A model folder's JSON file (config.json, tokenizer_config.json, ...) as a dict."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ForgeError(f"{path}: cannot read ({e})", "check the file's permissions") from e
+    except UnicodeDecodeError as e:
+        raise ForgeError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", "fix or re-download the file"
+        ) from None
+    except OSError as e:
+        raise ForgeError(f"{path}: cannot read ({e.strerror or e})", "check the file") from None
     except json.JSONDecodeError as e:
         raise ForgeError(
             f"{path}:{e.lineno}: invalid JSON: {e.msg}", "fix or re-download the file"
