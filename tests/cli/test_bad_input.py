@@ -162,3 +162,20 @@ def test_a_bad_override_is_reported_with_the_override_that_set_it(workdir, forge
     assert r.code == 1, r
     assert "environment FORGE_TRAINING__LR: training.lr: must be a valid number" in r.stderr
     assert "--set model.template_date=2025-13-45: model.template_date:" in r.stderr
+
+
+def test_the_installed_entry_point_prints_no_traceback(workdir):
+    """The same boundary in a real process: stderr is the red line and the hint, exit 1."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "forge", "config", "docs", "-o", "adir"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr + r.stdout
+    assert r.stderr.splitlines()[0].startswith("error: adir: cannot write")
+    assert r.stderr.splitlines()[1].startswith("hint: ")
