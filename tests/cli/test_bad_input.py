@@ -51,6 +51,7 @@ CASES = {
     "set without =": (["--set", "training", "config", "show"], "expected key=value"),
     "set unknown key": (["--set", "nope.x=1", "config", "show"], "nope: unknown key"),
     "set wrong type": (["--set", "training.lr=abc", "config", "show"], "training.lr"),
+    "set infinite number": (["--set", "training.lr=.inf", "config", "show"], "finite number"),
     "set impossible date": (
         ["--set", "model.template_date=2025-13-45", "config", "show"],
         "model.template_date",
