@@ -47,7 +47,11 @@ def test_plugin_components_are_used(stdlib_corpus, tmp_path):
     cfg = tiny_config(stdlib_corpus, tmp_path / "runs", max_steps=6, scheduler="test-halving",
                       optimizer="test-sgd", lr=0.4)  # fmt: skip
     cfg["tracking"] = {"trackers": ["test-memory"]}
-    train(validate(cfg))
+    from forge.track.console import ConsoleReporter
+
+    console = ConsoleReporter(bar=True)  # the Rich progress bar a terminal gets
+    train(validate(cfg), console=console)
+    assert console.progress is None  # stopped at the end
     assert CALLS["lr"] == list(range(6))
     lrs = [m["lr"] for _, m in CALLS["metrics"] if "lr" in m]
     assert lrs == [0.4, 0.4, 0.2, 0.2, 0.1, 0.1]
