@@ -158,7 +158,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
         loss_sum = torch.zeros((), device=info.device)
         for micro in range(accum):
             x, y = data.batch(
-                "train", t.seed, step, B, T, micro, info.rank, info.world, info.device
+                "train", t.seed, step, B, T, micro, info.rank, info.world, accum, info.device
             )
             # DDP all-reduces gradients on every backward; only the last micro-batch needs it.
             sync = micro == accum - 1 or not info.ddp
