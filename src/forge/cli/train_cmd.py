@@ -112,7 +112,10 @@ def runs_list(ctx: typer.Context, json: common.JsonOpt = False) -> None:
     if json:
         common.print_json(rows)
         return
-    table = Table("run", "status", "step", "best val loss", "tokens seen", "preset")
+    table = Table()
+    table.add_column("run", overflow="fold")  # whole names: they are what other commands take
+    for name in ("status", "step", "best val loss", "tokens seen", "preset"):
+        table.add_column(name)
     for r in rows:
         best = f"{r['best_val_loss']:.4f}" if r["best_val_loss"] is not None else "-"
         table.add_row(
