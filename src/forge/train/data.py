@@ -120,7 +120,7 @@ class TokenData:
                 x.pin_memory().to(device, non_blocking=True),
                 y.pin_memory().to(device, non_blocking=True),
             )
-        return x.contiguous(), y.contiguous()
+        return x.contiguous().to(device), y.contiguous().to(device)
 
 
 def write_shards(
