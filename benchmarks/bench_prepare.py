@@ -195,7 +195,7 @@ def speed(args) -> None:
         f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers"
     )
     print(
-        f"forge prepare : {f_wall:7.1f} s  peak RSS {f_peak / 2**20:6.0f} MiB  ({m['global_step']['implementation']})"
+        f"forge prepare : {f_wall:7.1f} s  peak RSS {f_peak / 2**20:6.0f} MiB  (duplicates removed: {m['global_step']['duplicates']})"
     )
     print(f"HF datasets   : {hf_wall:7.1f} s  peak RSS {hf_peak / 2**20:6.0f} MiB")
     print(f"ratio (HF time / forge time): {hf_wall / f_wall:.2f}x  (goal >= 1.3x)")

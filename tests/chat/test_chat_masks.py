@@ -308,3 +308,51 @@ def test_unknown_policy_is_a_user_error(chatml):
 
     with pytest.raises(ForgeError, match="policy"):
         encode_conversations(*chatml, [], policy="assistant_only")
+
+
+TOOL_FAMILIES = {
+    "qwen2.5": "<|im_end|>",
+    "qwen3": "<|im_end|>",
+    "llama-3.1": "<|eot_id|>",
+    "llama-3.2": "<|eot_id|>",
+    "falcon3": "<|endoftext|>",
+    "mistral-v0.3": "</s>",
+}
+
+
+@pytest.mark.parametrize("name", list(TOOL_FAMILIES))
+def test_property_tool_calls_are_trained_with_their_end_of_turn(name, family_tokenizer):
+    template, tok = get_template(name), family_tokenizer(name)
+    tools = [
+        {"type": "function", "function": {"name": "lookup", "description": "d", "parameters": {}}}
+    ]
+
+    @settings(
+        max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+    )
+    @given(words, words, st.sampled_from(["alpha", "beta_2", "gamma"]))
+    def check(question, answer, fn):
+        call = {
+            "id": "abcdefghi",
+            "type": "function",
+            "function": {"name": fn, "arguments": {"q": "x"}},
+        }
+        conv = Conversation(
+            [
+                Message("user", question),
+                Message("assistant", "", tool_calls=[call]),
+                Message("tool", "result", tool_call_id="abcdefghi"),
+                Message("assistant", answer),
+            ],
+            tools=tools,
+        )
+        (row,) = encode_conversations(template, tok, [conv])
+        assert isinstance(row, Encoded), row
+        runs = [tok.tokenizer.decode(r, skip_special_tokens=False) for r in label_runs(row)]
+        assert len(runs) == 2
+        assert fn in runs[0] and runs[0].endswith(TOOL_FAMILIES[name])
+        assert "result" not in "".join(runs) and question.strip() not in runs[0]
+        want = answer.strip() if name in TRIMS else answer
+        assert runs[1].lstrip(" ").endswith(want + TOOL_FAMILIES[name]) or want in runs[1]
+
+    check()

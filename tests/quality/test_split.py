@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 
@@ -169,8 +167,10 @@ def test_parse_timestamp_formats():
 
 
 def read_tweets(path) -> list[dict]:
-    # mac_roman is what these files decode as (shared/data/README.md).
-    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("mac_roman"))))
+    # The prepare reader detects these files' encoding (mac_roman) and parses the CSV.
+    from forge.data.read import iter_records
+
+    return [obj for _, _, obj in iter_records(path) if isinstance(obj, dict)]
 
 
 def test_tweets_temporal_split(shared_data, tmp_path, keys_writer):

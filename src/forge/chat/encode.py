@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import jinja2
 import numpy as np
 
 from forge.chat.conversation import Conversation
@@ -116,8 +115,7 @@ def encode_conversations(
         for lo in range(0, len(convs), _CHUNK):
             plans: list = []
             texts: list[str] = []
-            for conv in convs[lo : lo + _CHUNK]:
-                plan = _plan(finder, conv, policy)
+            for plan in _plan_chunk(finder, convs[lo : lo + _CHUNK], policy):
                 if isinstance(plan, Rejected):
                     plans.append(plan)
                     continue
@@ -137,19 +135,35 @@ def _encode(tok, texts: list[str]):
     return tok.encode_batch(texts, add_special_tokens=False)
 
 
-def _plan(finder: SpanFinder, conv: Conversation, policy: str):
-    if not conv.messages:
-        return Rejected("empty", "the conversation has no messages")
-    msgs = template_inputs(conv)
+def _plan_chunk(finder: SpanFinder, convs: Sequence[Conversation], policy: str) -> list:
+    """Render a chunk of conversations (batched where the template allows) and find their spans:
+    per conversation, (text, spans to train, spans to exclude) or a Rejected."""
+    plans: list = [None] * len(convs)
+    todo: list[int] = []
+    items: list[tuple[list[dict], object]] = []
+    for k, conv in enumerate(convs):
+        if not conv.messages:
+            plans[k] = Rejected("empty", "the conversation has no messages")
+            continue
+        todo.append(k)
+        items.append((template_inputs(conv), conv.tools))
+    for k, (msgs, _), result in zip(todo, items, finder.render_many(items), strict=True):
+        plans[k] = _plan(finder, convs[k], msgs, result, policy)
+    return plans
+
+
+def _plan(finder: SpanFinder, conv: Conversation, msgs: list[dict], result, policy: str):
+    if isinstance(result, MaskError):
+        return Rejected("mask_error", str(result))
+    if isinstance(result, Exception):
+        return Rejected("template_error", f"{type(result).__name__}: {result}")
+    text, pos, every = result
     train, excluded = trainable_indexes(conv, policy)
     try:
-        text, pos, every = finder.render(msgs, tools=conv.tools)
         wanted = sorted(set(excluded) | set(train)) if policy == "all" else train
         spans = finder.spans(msgs, text, pos, every, wanted)
     except MaskError as e:
         return Rejected("mask_error", str(e))
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, IndexError) as e:
-        return Rejected("template_error", f"{type(e).__name__}: {e}")
     trainset = set(train)
     if policy == "all":
         keep = [(0, len(text))] if text else []

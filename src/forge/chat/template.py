@@ -38,9 +38,10 @@ def template_inputs(messages: Conversation | Sequence[Message | Mapping[str, Any
     out = []
     for m in messages:
         d = m.to_dict() if isinstance(m, Message) else {k: v for k, v in m.items() if v is not None}
-        reasoning = next((d[k] for k in _REASONING_KEYS if d.get(k) is not None), None)
-        if reasoning is not None:
-            d = {"thinking": reasoning, **d, "reasoning_content": reasoning}
+        if "reasoning_content" in d or "thinking" in d or "reasoning" in d:
+            reasoning = next((d[k] for k in _REASONING_KEYS if d.get(k) is not None), None)
+            if reasoning is not None:
+                d = {"thinking": reasoning, **d, "reasoning_content": reasoning}
         out.append(d)
     return out
 

@@ -241,3 +241,30 @@ def _marked(snippet: str) -> Text:
     for i, part in enumerate(snippet.replace("»", "«").split("«")):
         out.append(part, style="bold yellow" if i % 2 else None)
     return out
+
+
+def trace(text: str, k: int = 5, db: Path | None = None) -> list[dict]:
+    """The ``k`` indexed chunks nearest to ``text`` (``forge generate --trace``), as dicts."""
+    cfg = _config(db)
+    if not Path(cfg.path).exists():
+        raise ForgeError(
+            f"--trace needs an index of the training corpus; none at {cfg.path}",
+            "index the corpus first: forge index CORPUS_FOLDER (or set index.path)",
+        )
+    from forge.index import Index
+
+    with Index(cfg.path, config=cfg) as idx:
+        return [h.to_dict() for h in idx.nearest(text, k=k)]
+
+
+def print_trace(hits: list[dict]) -> None:
+    """Nearest training chunks under a generated sample: a score near 1.0 is near-verbatim."""
+    from rich.table import Table
+
+    table = Table(title="nearest indexed chunks (memorization check)")
+    for col in ("similarity", "where", "section", "text"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        where = f"{h['path']}:{h['start_line']}-{h['end_line']}"
+        table.add_row(f"{h['score']:.3f}", where, h["heading"], " ".join(h["text"].split())[:160])
+    common.console.print(table)

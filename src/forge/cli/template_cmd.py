@@ -56,11 +56,20 @@ def list_cmd(json: common.JsonOpt = False) -> None:
     """
     from forge.chat import builtin
 
+    from_catalog: dict[str, list[str]] = {}
+    try:
+        from forge.catalog import all_models
+
+        for spec in all_models():
+            if spec.template:
+                from_catalog.setdefault(spec.template, []).append(spec.id)
+    except ImportError:  # a build without the catalog still lists the templates
+        pass
     rows = [
         {
             "name": f.name,
             "description": f.description,
-            "models": list(f.models),
+            "models": list(dict.fromkeys([*from_catalog.get(f.name, []), *f.models])),
             "system": f.system,
             "tools": f.tools,
         }
@@ -122,14 +131,17 @@ SAMPLE = {
 }
 
 
-def _read_conversations(file: Path | None) -> list:
+def _read_conversations(file: Path | None, template=None) -> list:
     import orjson
 
     from forge.chat import Conversation
     from forge.errors import ForgeError
 
     if file is None:
-        return [Conversation.from_dict(SAMPLE)]
+        sample = Conversation.from_dict(SAMPLE)
+        if template is not None and template.family is not None and not template.family.system:
+            sample.messages = sample.messages[1:]  # this family has no system role
+        return [sample]
     try:
         data: Any = orjson.loads(file.read_bytes())
     except (OSError, orjson.JSONDecodeError) as e:
@@ -175,17 +187,25 @@ def render_cmd(
     from forge.chat.encode import trainable_indexes
     from forge.chat.spans import SpanFinder
     from forge.chat.template import template_inputs
+    from forge.errors import ForgeError
 
     t, cfg = _template(model)
     tok = _tokenizer(cfg, tokenizer)
     specials = {**t.special_tokens, **(tok.special_tokens if tok else {})}
     finder = SpanFinder(t, **specials)
     results = []
-    for conv in _read_conversations(file):
+    for n, conv in enumerate(_read_conversations(file, t)):
         msgs = template_inputs(conv)
-        text, pos, every = finder.render(
-            msgs, tools=conv.tools, add_generation_prompt=generation_prompt
-        )
+        try:
+            text, pos, every = finder.render(
+                msgs, tools=conv.tools, add_generation_prompt=generation_prompt
+            )
+        except Exception as e:  # the template's own refusal (raise_exception) or failure
+            where = f"{file}, conversation {n + 1}" if file else "the sample conversation"
+            raise ForgeError(
+                f"chat template {t.name} refuses {where}: {e}",
+                "check the roles and their order (`forge template show` prints the template)",
+            ) from None
         spans = finder.spans(msgs, text, pos, every, trainable_indexes(conv, policy)[0])
         row: dict[str, Any] = {"text": text, "spans": [[s.start, s.end] for s in spans]}
         if tok is not None:
@@ -216,6 +236,8 @@ def render_cmd(
             common.console.print(
                 f"[dim]{row['tokens']} tokens, {row['trained_tokens']} trained[/dim]"
             )
+    if tok is None:
+        common.info("[dim]no tokenizer found for token counts: pass --tokenizer PATH[/dim]")
 
 
 @template_app.command("check")

@@ -243,7 +243,11 @@ def generate_cmd(
     checkpoint: CkptOpt = "best",
     trace: Annotated[
         int,
-        typer.Option("--trace", help="Also show the N nearest chunks of the markdown index."),
+        typer.Option(
+            "--trace",
+            min=0,
+            help="Show the N indexed corpus chunks nearest to the text (forge index).",
+        ),
     ] = 0,
     json: common.JsonOpt = False,
 ) -> None:
@@ -253,10 +257,9 @@ def generate_cmd(
     """
     import sys
 
+    from forge.cli import index_cmd
     from forge.train.api import stream_run
 
-    if trace:
-        _index_config()  # fail before generating, not after
     pieces = stream_run(
         run, _output_dir(), prompt, max_new_tokens, temperature, top_k, top_p, seed, checkpoint
     )
@@ -264,58 +267,45 @@ def generate_cmd(
         text = "".join(pieces)
         out = {"prompt": prompt, "text": text}
         if trace:
-            out["trace"] = _trace(prompt + text, trace)
+            out["trace"] = index_cmd.trace(prompt + text, trace)
         common.print_json(out)
         return
     sys.stdout.write(prompt)
-    text = ""
+    written = []
     for piece in pieces:
-        text += piece
+        written.append(piece)
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
-    for h in _trace(prompt + text, trace) if trace else []:
+    if trace:
+        index_cmd.print_trace(index_cmd.trace(prompt + "".join(written), trace))
+
+
+@tokenizer_app.command("train")
+def tokenizer_train(
+    files: Annotated[list[Path], typer.Argument(help="Text files to learn from.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="tokenizer.json to write.")],
+    kind: Annotated[str, typer.Option("--kind", help="char or bpe.")] = "bpe",
+    vocab_size: Annotated[int, typer.Option("--vocab-size", min=32, help="BPE vocabulary.")] = 4096,
+    json: common.JsonOpt = False,
+) -> None:
+    """Train a character-level or byte-level BPE tokenizer and save it as tokenizer.json.
+
+    Example: forge tokenizer train corpus.txt --kind bpe --vocab-size 8000 -o tok/tokenizer.json
+    """
+    from forge.train.tokenizer import save_tokenizer, tokenizer_hash, train_tokenizer
+
+    tok = train_tokenizer(kind, [str(f) for f in files], vocab_size)
+    path = save_tokenizer(tok, output)
+    result = {
+        "path": str(path),
+        "kind": kind,
+        "vocab_size": tok.get_vocab_size(),
+        "hash": tokenizer_hash(tok),
+    }
+    if json:
+        common.print_json(result)
+    else:
         common.console.print(
-            f"[dim]near ({h['score']:.3f}):[/dim] {h['path']}:{h['lines'][0]}-{h['lines'][1]} "
-            f"{h['heading']}",
-            highlight=False,
+            f"wrote {path}: {kind}, {result['vocab_size']} tokens, hash {result['hash']}"
         )
-
-
-def _index_class():
-    """forge.index.Index, or a ForgeError when the index is not installed."""
-    try:
-        from forge.index import Index
-    except ImportError:
-        from forge.errors import ForgeError
-
-        raise ForgeError(
-            "--trace needs the markdown index (forge.index), which is not installed",
-            "install forge's index extra and build an index with `forge index`",
-        ) from None
-    return Index
-
-
-def _index_config():
-    """The index section, once the index is known to be installed and built."""
-    from forge.errors import ForgeError
-
-    _index_class()
-    cfg = common.load("generate", required=False).index
-    if not Path(cfg.path).is_file():
-        raise ForgeError(
-            f"--trace: no index at {cfg.path}", "build one with `forge index PATH` first"
-        )
-    return cfg
-
-
-def _trace(text: str, k: int) -> list[dict]:
-    """The ``k`` chunks of the markdown index (`forge index`) nearest to ``text``."""
-    cfg = _index_config()
-    with _index_class()(cfg.path, config=cfg) as idx:
-        hits = idx.search(text, k, mode="vector")
-    return [
-        {"path": h.path, "lines": [h.start_line, h.end_line], "heading": h.heading,
-         "score": h.score, "text": h.text}
-        for h in hits
-    ]  # fmt: skip

@@ -43,10 +43,10 @@ class IndexConfig(Section):
     )
     batch_size: int = Field(64, gt=0, description="Texts per forward pass of the embedder.")
     embed_group: int = Field(
-        512,
+        2048,
         gt=0,
-        description="Chunks gathered across files before they are embedded together (larger "
-        "batches pad less; files are still committed one transaction each).",
+        description="Chunks gathered across files before they are embedded together, longest "
+        "first (larger groups pad less; files are still committed one transaction each).",
     )
     threads: int | None = Field(
         None, gt=0, description="Torch CPU threads for embedding; empty means every usable core."

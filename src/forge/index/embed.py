@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
+# Loaded models by (folder, device): every Index in a process (a watcher, a trainer calling
+# nearest(), tests) shares one copy instead of loading the weights again.
+_LOADED: dict[tuple[str, str], Any] = {}
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -118,29 +122,36 @@ class SentenceTransformerEmbedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            # Never reach for the network: the folder is complete or the load fails loudly.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            torch.set_num_threads(self.threads)
-            try:
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-            except ImportError:  # pragma: no cover - older transformers
-                pass
-            model = SentenceTransformer(str(self.folder), device=self.device)
-            model.max_seq_length = self.max_tokens
-            model.eval()
-            self._model = model
+            key = (str(self.folder.resolve()), self.device)
+            if key not in _LOADED:
+                _LOADED[key] = self._load()
+            self._model = _LOADED[key]
         return self._model
+
+    def _load(self) -> Any:
+        # Never reach for the network: the folder is complete or the load fails loudly.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(self.threads)
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - older transformers
+            pass
+        model = SentenceTransformer(str(self.folder), device=self.device)
+        model.eval()
+        return model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        out = self.model.encode(
+        model = self.model
+        model.max_seq_length = self.max_tokens  # the model may be shared with another limit
+        out = model.encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,

@@ -9,6 +9,8 @@ idx.nearest(generated_text, k=5)            # vector neighbours (memorization ch
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -82,7 +84,12 @@ class Index:
         self.root = index_root(self.path)
         self._embedder = embedder
         self._chunker: Chunker | None = None
+        # A writer and a reader connection: a search from another thread during an update
+        # reads its own WAL snapshot instead of waiting for (or breaking into) the writer.
         self._conn = store.connect(self.path)
+        self._reader = store.connect(self.path, readonly=True)
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._matrix = store.VectorMatrix()
 
     # -- components, made on first use (a no-change update never loads the model) --
@@ -101,6 +108,7 @@ class Index:
 
     def close(self) -> None:
         self._conn.close()
+        self._reader.close()
 
     def __enter__(self) -> Index:
         return self
@@ -165,6 +173,12 @@ class Index:
         already has a vector are not embedded again. Deleted files, and vectors nothing uses
         any more, go in one final transaction.
         """
+        with self._write_lock:
+            return self._update(paths, progress)
+
+    def _update(
+        self, paths: Sequence[str | Path] | None, progress: Progress | None
+    ) -> UpdateReport:
         t0 = time.perf_counter()
         d, sources = self._diff(paths)
         rep = UpdateReport(unchanged=d.unchanged, touched=len(d.touched))
@@ -184,18 +198,24 @@ class Index:
 
     def _index_files(self, todo: list[FileStat], rep: UpdateReport, progress: Progress | None):
         group: list[_Pending] = []
-        pending_chunks = 0
+        pending_chunks, first = 0, 0  # chunks waiting, index of the group's first file
+
+        def flush(upto: int) -> None:
+            def tick(fraction: float) -> None:
+                if progress:
+                    progress(first + int(fraction * (upto - first)), len(todo))
+
+            self._flush(group, rep, tick)
+
         for i, fs in enumerate(todo):
             item = self._read(fs, rep)
             if item is not None:
                 group.append(item)
                 pending_chunks += len(item.chunks)
             if pending_chunks >= self.config.embed_group:
-                self._flush(group, rep)
-                if progress:
-                    progress(i + 1, len(todo))
-                group, pending_chunks = [], 0
-        self._flush(group, rep)
+                flush(i + 1)
+                group, pending_chunks, first = [], 0, i + 1
+        flush(len(todo))
         if progress:
             progress(len(todo), len(todo))
 
@@ -214,20 +234,29 @@ class Index:
         rep.warnings.extend(doc.warnings)
         return _Pending(fs, doc.meta, chunks)
 
-    def _flush(self, group: list[_Pending], rep: UpdateReport) -> None:
-        """Embed what the group needs (once per distinct chunk), then commit file by file."""
+    def _flush(
+        self, group: list[_Pending], rep: UpdateReport, tick: Callable[[float], None]
+    ) -> None:
+        """Embed what the group needs (once per distinct chunk), then commit file by file.
+
+        Texts go to the embedder longest first in slices of a few batches: the same batches
+        (and padding) as one call over the whole group, with progress between slices.
+        """
         if not group:
             return
-        wanted: dict[str, str] = {}
+        wanted: dict[str, Chunk] = {}
         for item in group:
             for c in item.chunks:
-                wanted.setdefault(c.hash, c.embed_text)
+                wanted.setdefault(c.hash, c)
         have = store.known_vectors(self._conn, list(wanted))
-        missing = [h for h in wanted if h not in have]
+        missing = sorted((h for h in wanted if h not in have), key=lambda h: -wanted[h].tokens)
         vectors: dict[str, np.ndarray] = {}
-        if missing:
-            embs = self.embedder.embed([wanted[h] for h in missing])
-            vectors = {h: embs[j] for j, h in enumerate(missing)}
+        step = 4 * self.config.batch_size
+        for start in range(0, len(missing), step):
+            part = missing[start : start + step]
+            embs = self.embedder.embed([wanted[h].embed_text for h in part])
+            vectors.update(zip(part, embs, strict=True))
+            tick((start + len(part)) / len(missing))
         rep.embedded += len(missing)
         for item in group:
             own = {c.hash: vectors[c.hash] for c in item.chunks if c.hash in vectors}
@@ -260,8 +289,20 @@ class Index:
         if k <= 0:
             raise ForgeError(f"k must be at least 1 (got {k})", "e.g. -k 5")
         qvec = self.embedder.embed([query])[0] if mode != "bm25" else None
+        with self._read_lock:
+            return self._search(query, k, mode, path, where, qvec)
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        mode: str,
+        path: str | None,
+        where: dict[str, str] | None,
+        qvec: np.ndarray | None,
+    ) -> list[ranking.Hit]:
         depth = max(50, 4 * k)  # each ranking contributes this many candidates to the fusion
-        conn = self._conn
+        conn = self._reader
         conn.execute("BEGIN")  # one snapshot for the matrix, the FTS ranking and the rows
         try:
             doc_ids = ranking.filter_docs(conn, path, where)
@@ -274,7 +315,7 @@ class Index:
                 mask = None if doc_ids is None else np.isin(m.doc_ids, doc_ids)
                 rankings.append(ranking.vector(m.ids, m.matrix, qvec, depth, mask))
             top = ranking.rrf(rankings, self.config.rrf_k) if mode == "hybrid" else rankings[0]
-            hits = self._hits(top[:k], ranking.query_terms(query))
+            hits = self._hits(conn, top[:k], ranking.query_terms(query))
         finally:
             conn.execute("COMMIT")
         return hits
@@ -283,11 +324,13 @@ class Index:
         """The chunks closest to ``text`` by embedding (e.g. a generated sample vs. its corpus)."""
         return self.search(text, k=k, mode="vector", path=path)
 
-    def _hits(self, top: list[tuple[int, float]], terms: list[str]) -> list[ranking.Hit]:
+    def _hits(
+        self, conn: sqlite3.Connection, top: list[tuple[int, float]], terms: list[str]
+    ) -> list[ranking.Hit]:
         if not top:
             return []
         scores = dict(top)
-        rows = self._conn.execute(
+        rows = conn.execute(
             "SELECT c.id, d.path, c.heading, c.start_line, c.end_line, c.text, d.meta "
             "FROM chunks c JOIN documents d ON d.id = c.doc_id "
             "WHERE c.id IN (SELECT value FROM json_each(?))",
@@ -315,7 +358,7 @@ class Index:
         return hits
 
     def stats(self) -> dict[str, Any]:
-        c = self._conn
+        c = self._reader
         return {
             "path": str(self.path),
             "documents": c.execute("SELECT count(*) FROM documents").fetchone()[0],

@@ -22,13 +22,16 @@ def inspect_paths(
     tokenizer: str | None = None,
     limit: int | None = None,
     dedup=None,
+    on_rows=None,
 ) -> dict[str, Any]:
     """A prepared dataset folder (one path with manifest.json) or raw files, folders, globs."""
     from forge.data.report.raw import inspect_raw, is_dataset_dir
 
     if len(paths) == 1 and is_dataset_dir(paths[0]):
         return build_report(Path(paths[0]))
-    return inspect_raw([str(p) for p in paths], tokenizer=tokenizer, dedup=dedup, limit=limit)
+    return inspect_raw(
+        [str(p) for p in paths], tokenizer=tokenizer, dedup=dedup, limit=limit, on_rows=on_rows
+    )
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
