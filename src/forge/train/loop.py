@@ -91,6 +91,10 @@ def train(
     try:
         set_threads(cfg.training.num_threads)
         run = build(cfg, resume, info, max_steps)
+        if run.state.get("threads") and not run.tcfg.num_threads:
+            # the thread count sets the order of floating-point sums: keep the run's own so a
+            # resumed run stays bit-identical to an uninterrupted one
+            torch.set_num_threads(run.state["threads"])
         try:
             return _loop(run, console or ConsoleReporter(enabled=False))
         except BaseException as e:
@@ -244,6 +248,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
                 "bad_evals": bad_evals,
                 "last_val": last_val,
                 "elapsed": time.perf_counter() - t_start,
+                "threads": torch.get_num_threads(),
             }
             if info.main:
                 meta = {"model": run.model_cfg.to_dict(), "model_type": t.model_type,
