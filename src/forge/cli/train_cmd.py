@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,8 @@ def train_cmd(
         log_interval=cfg.training.log_interval,
     )
     result = train(cfg, resume=resume, max_steps=max_steps if resume else None, console=reporter)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return
     if json:
         common.print_json(result.__dict__)
     else:
