@@ -9,6 +9,7 @@ and token ids.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -23,6 +24,11 @@ transformers = pytest.importorskip("transformers")
 from transformers.utils.chat_template_utils import render_jinja_template  # noqa: E402
 
 SPECIALS = {"bos_token": "<s>", "eos_token": "</s>"}
+# forge gives every template a date (today unless model.template_date pins it) as date_string
+# and through strftime_now; transformers' strftime_now gives today, and it gets the same
+# date_string, so date-dependent templates are compared too.
+DAY = datetime.date.today()
+DATED = {"date_string": DAY.strftime("%d %b %Y")}
 CASES = [c for c in cases() if not c.extra][::2]
 
 
@@ -38,6 +44,7 @@ def _transformers(source, case):
             chat_template=source,
             add_generation_prompt=case.add_generation_prompt,
             **SPECIALS,
+            **DATED,
         )
         return "ok", out[0]
     except Exception as e:  # compare the message of whatever it raised
@@ -45,7 +52,7 @@ def _transformers(source, case):
 
 
 def _forge(source, case):
-    t = ChatTemplate(name="t", source_text=source, source="file")
+    t = ChatTemplate(name="t", source_text=source, source="file", template_date=DAY)
     try:
         return "ok", t.render_dicts(
             _drop_none(case.messages), case.add_generation_prompt, case.tools, **SPECIALS
@@ -59,8 +66,6 @@ def test_every_reference_template_renders_as_transformers_renders_it(reference_d
     assert len(files) >= 37
     for f in files:
         source = f.read_text(encoding="utf-8")
-        if "strftime_now" in source:
-            continue  # today's date: covered with a pinned date below
         for case in CASES:
             assert _forge(source, case) == _transformers(source, case), f"{f.name} / {case.name}"
 
@@ -119,20 +124,20 @@ def test_model_folder_template_matches_apply_chat_template(tmp_path, reference_d
     rows = encode_conversations(template, tokenizer, CONVS, policy="all")
     for conv, row in zip(CONVS, rows, strict=True):
         dicts = conv.to_dicts()
-        text = hf.apply_chat_template(dicts, tokenize=False)
+        text = hf.apply_chat_template(dicts, tokenize=False, **DATED)
         assert template.render(conv) == text
-        ids = hf.apply_chat_template(dicts, tokenize=True, return_dict=False)
+        ids = hf.apply_chat_template(dicts, tokenize=True, return_dict=False, **DATED)
         assert row.input_ids == list(ids)
     if layout == "list":
-        tools_text = hf.apply_chat_template(CONVS[0].to_dicts(), tools=TOOLS, tokenize=False)
+        tools_text = hf.apply_chat_template(
+            CONVS[0].to_dicts(), tools=TOOLS, tokenize=False, **DATED
+        )
         from forge.chat.model_folder import model_folder_template
 
         assert model_folder_template(folder, tools=True).render(CONVS[0], tools=TOOLS) == tools_text
 
 
 def test_strftime_now_templates_render_with_the_pinned_date(reference_dir):
-    import datetime
-
     source = (reference_dir / "llama-3.2-instruct.jinja").read_text(encoding="utf-8")
     t = ChatTemplate(
         name="t", source_text=source, source="file", template_date=datetime.date(2025, 2, 1)
@@ -143,6 +148,15 @@ def test_strftime_now_templates_render_with_the_pinned_date(reference_dir):
         [{"role": "user", "content": "hi"}]
     )
     assert datetime.date.today().strftime("%d %b %Y") in today
+
+
+def test_llama_31_prints_todays_date_unless_pinned():
+    t = get_template("llama-3.1")
+    out = t.render([{"role": "user", "content": "hi"}])
+    assert f"Today Date: {datetime.date.today():%d %b %Y}" in out
+    assert "26 Jul 2024" not in out
+    pinned = get_template("llama-3.1", datetime.date(2025, 1, 15))
+    assert "Today Date: 15 Jan 2025" in pinned.render([{"role": "user", "content": "hi"}])
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +199,7 @@ def test_every_reference_template_from_a_model_folder(tmp_path, reference_dir, t
         template = get_template(str(folder))
         for conv in (*CONVS, no_system):
             try:
-                want = hf.apply_chat_template(conv.to_dicts(), tokenize=False)
+                want = hf.apply_chat_template(conv.to_dicts(), tokenize=False, **DATED)
             except Exception as e:
                 with pytest.raises(Exception) as got:
                     template.render(conv)

@@ -209,9 +209,9 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
     count_tokens = None
     method = f"estimate (~{BYTES_PER_TOKEN:g} bytes per token)"
     if tokenizer:
-        from tokenizers import Tokenizer
+        from forge.chat.tokenizer import read_tokenizer
 
-        tok = Tokenizer.from_file(str(tokenizer))
+        tok = read_tokenizer(tokenizer)[0]
 
         def count_tokens(texts: list[str]) -> list[int]:
             return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]

@@ -8,7 +8,7 @@ from typing import Any
 from forge.chat import builtin
 from forge.chat.battery import cases, outcome
 from forge.chat.spans import MaskError, SpanFinder
-from forge.chat.template import ChatTemplate, builtin_template, template_inputs
+from forge.chat.template import ChatTemplate, builtin_template
 from forge.chat.tokenizer import ChatTokenizer
 
 
@@ -49,7 +49,7 @@ def run_check(t: ChatTemplate, tok: ChatTokenizer | None, cfg: Any = None) -> di
             refusals[text] += 1
             continue
         rendered += 1
-        msgs = template_inputs(case.messages)
+        msgs = t.inputs(case.messages)
         want = [
             i
             for i, m in enumerate(msgs)

@@ -16,7 +16,7 @@ import numpy as np
 
 from forge.chat.conversation import Conversation
 from forge.chat.spans import MaskError, SpanFinder
-from forge.chat.template import ChatTemplate, template_inputs
+from forge.chat.template import ChatTemplate
 from forge.chat.tokenizer import ChatTokenizer
 from forge.errors import ForgeError
 
@@ -59,9 +59,13 @@ def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[
     return sorted(base), excluded
 
 
-def _check_args(policy: str, truncation: str) -> None:
+def check_policy(policy: str) -> None:
     if policy not in POLICIES:
         raise ForgeError(f"unknown loss policy {policy!r}", f"use one of: {', '.join(POLICIES)}")
+
+
+def _check_args(policy: str, truncation: str) -> None:
+    check_policy(policy)
     if truncation not in TRUNCATION:
         raise ForgeError(
             f"unknown truncation {truncation!r}", f"use one of: {', '.join(TRUNCATION)}"
@@ -159,7 +163,7 @@ def _plan_chunk(finder: SpanFinder, convs: Sequence[Conversation], policy: str) 
             plans[k] = Rejected("empty", "the conversation has no messages")
             continue
         todo.append(k)
-        items.append((template_inputs(conv), conv.tools))
+        items.append((finder.template.inputs(conv), conv.tools))
     for k, (msgs, _), result in zip(todo, items, finder.render_many(items), strict=True):
         plans[k] = _plan(finder, convs[k], msgs, result, policy)
     return plans

@@ -23,14 +23,8 @@ def _folder(cfg: ModelConfig) -> Path | None:
 
 def _catalog_template(name: str) -> tuple[str | None, str]:
     """(template name or None, the model id the catalog knows it by)."""
-    from forge import catalog
+    from forge.catalog import find
 
-    find = getattr(catalog, "find", None)
-    if find is None:  # catalog not installed in this build: say so instead of guessing
-        raise ForgeError(
-            f"cannot look up a chat template for model {name!r}: the model catalog is unavailable",
-            f"set model.chat_template to one of: {', '.join(builtin.names())}",
-        )
     spec = find(name)
     return spec.template, spec.id
 

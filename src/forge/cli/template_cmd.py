@@ -54,7 +54,9 @@ def _template(model: str | None):
 def _tokenizer(model_cfg, tokenizer: str | None):
     from forge.chat import load_tokenizer
 
-    for cand in (tokenizer, model_cfg.tokenizer, model_cfg.name):
+    if tokenizer:  # named on the command line: it must load
+        return load_tokenizer(tokenizer, model_cfg.special_tokens or None)
+    for cand in (model_cfg.tokenizer, model_cfg.name):
         if cand and (Path(cand).is_file() or (Path(cand) / "tokenizer.json").is_file()):
             return load_tokenizer(cand, model_cfg.special_tokens or None)
     return None
@@ -66,17 +68,13 @@ def list_cmd(json: common.JsonOpt = False) -> None:
 
     Example: forge template list --json
     """
+    from forge.catalog import all_models
     from forge.chat import builtin
 
     from_catalog: dict[str, list[str]] = {}
-    try:
-        from forge.catalog import all_models
-
-        for spec in all_models():
-            if spec.template:
-                from_catalog.setdefault(spec.template, []).append(spec.id)
-    except ImportError:  # a build without the catalog still lists the templates
-        pass
+    for spec in all_models():
+        if spec.template:
+            from_catalog.setdefault(spec.template, []).append(spec.id)
     rows = [
         {
             "name": f.name,
@@ -194,10 +192,11 @@ def render_cmd(
 
     Example: forge template render --model Qwen/Qwen2.5-7B-Instruct --file conv.json
     """
-    from forge.chat.encode import trainable_indexes
+    from forge.chat.encode import check_policy, trainable_indexes
     from forge.chat.spans import SpanFinder
-    from forge.chat.template import template_inputs
     from forge.errors import ForgeError
+
+    check_policy(policy)
 
     t, cfg = _template(model)
     tok = _tokenizer(cfg, tokenizer)
@@ -205,7 +204,7 @@ def render_cmd(
     finder = SpanFinder(t, **specials)
     results = []
     for n, conv in enumerate(_read_conversations(file, t)):
-        msgs = template_inputs(conv)
+        msgs = t.inputs(conv)
         try:
             text, pos, every = finder.render(
                 msgs, tools=conv.tools, add_generation_prompt=generation_prompt

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from forge.config.schema import CURRENT_VERSION, ForgeConfig
-from forge.errors import ConfigError
+from forge.errors import ConfigError, file_errors
 
 ENV_PREFIX = "FORGE_"
 
@@ -145,10 +145,29 @@ def format_validation_error(err: ValidationError, source: str, lines: dict[tuple
     return "\n".join(out)
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, except that a date-like value that is no real date (2025-13-45) stays a string,
+    so validation reports it with its key and line instead of the YAML reader crashing."""
+
+
+def _timestamp(loader: _Loader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _parse_value(raw: str) -> Any:
     """Values from the environment or --set are YAML scalars/flows: `3e-4`, `true`, `[a, b]`."""
     try:
-        return yaml.safe_load(raw) if raw != "" else ""
+        return _yaml(raw) if raw != "" else ""
     except yaml.YAMLError:
         return raw
 
@@ -233,7 +252,7 @@ def read_yaml(path: Path) -> tuple[dict, str]:
             f"{path}: cannot read ({e.strerror or e})", "give the path of a forge.yaml file"
         ) from e
     try:
-        data = yaml.safe_load(text)
+        data = _yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -306,5 +325,6 @@ def save_config(cfg: ForgeConfig, path: str | Path, full: bool = False) -> None:
     """Write forge.yaml atomically (temp file + rename)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dump_config(cfg, full=full), encoding="utf-8")
-    os.replace(tmp, path)
+    with file_errors(path, "write", "choose a writable file path in an existing folder"):
+        tmp.write_text(dump_config(cfg, full=full), encoding="utf-8")
+        os.replace(tmp, path)

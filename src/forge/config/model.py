@@ -27,8 +27,8 @@ class ModelConfig(Section):
     template_date: date | None = Field(
         None,
         description="Date that date-dependent chat templates print (`strftime_now` and `date_string`: "
-        "Llama 3.1/3.2, SmolLM3), so renders are reproducible. Empty: the template's own behaviour "
-        "(today's date through strftime_now; Llama 3.1 prints 26 Jul 2024).",
+        "Llama 3.1/3.2, SmolLM3); set it so renders are reproducible. Empty: today's date, given to "
+        "every template as both.",
     )
     tokenizer: str | None = Field(
         None,

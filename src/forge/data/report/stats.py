@@ -270,20 +270,9 @@ class TokenCounter:
         self.tok = None
         self.name = "estimate: words and punctuation (pass --tokenizer for exact counts)"
         if tokenizer:
-            from pathlib import Path
+            from forge.chat.tokenizer import read_tokenizer
 
-            from tokenizers import Tokenizer
-
-            p = Path(tokenizer)
-            path = p / "tokenizer.json" if p.is_dir() else p
-            if not path.is_file():
-                from forge.errors import ForgeError
-
-                raise ForgeError(
-                    f"no tokenizer at {tokenizer}",
-                    "pass a tokenizer.json file or a model folder that holds one",
-                )
-            self.tok = Tokenizer.from_file(str(path))
+            self.tok, path, _ = read_tokenizer(tokenizer)
             self.name = str(path)
 
     def count(self, texts: list[str]) -> list[int]:
