@@ -54,19 +54,24 @@ def _base_conversations() -> list[list[dict]]:
 
 
 def make_input(rows: int) -> Path:
-    """rows conversations as {"messages": [...]} JSONL; copies differ by a prefix (no duplicates)."""
-    path = WORK / f"chat-{rows}.jsonl"
+    """rows conversations as {"messages": [...]} JSONL. Row i joins base conversations a and b
+    (a = i mod n, b from a stride), turn by turn: rows share at most one half with any other,
+    so they are neither exact nor near duplicates (Jaccard well under the 0.8 threshold) and
+    both pipelines tokenize every row."""
+    path = WORK / f"chat2-{rows}.jsonl"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
-    base = _base_conversations()
+    base = [c for c in _base_conversations() if len(c) == 2]
+    n = len(base)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as f:
         for i in range(rows):
-            conv = base[i % len(base)]
-            k = i // len(base)
-            msgs = [dict(m) for m in conv]
-            msgs[0]["content"] = f"(#{k}) {msgs[0]['content']}"
+            a, b = base[i % n], base[(i // n * 7919 + i * 31 + 1) % n]
+            msgs = [
+                {"role": x["role"], "content": x["content"] + "\n\n" + y["content"]}
+                for x, y in zip(a, b, strict=True)
+            ]
             f.write(json.dumps({"messages": msgs}) + "\n")
     tmp.replace(path)
     return path

@@ -43,6 +43,10 @@ def test_index_status_and_search_from_the_cli(corpus: Path, tmp_path: Path, forg
     r = forge_cli("search", "files", "--path", "docs/tldr/z*", "--json")
     assert [h["path"] for h in orjson.loads(r.stdout)] == ["docs/tldr/zip.md"]
 
+    r = forge_cli("index", "--rebuild", "--json")  # from scratch, on the remembered folders
+    assert r.code == 0, r
+    assert orjson.loads(r.stdout)["added"] == 11
+
 
 def test_cli_user_errors_are_one_red_line(tmp_path: Path, forge_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)

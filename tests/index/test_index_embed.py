@@ -68,3 +68,11 @@ def test_unknown_embedder_is_a_user_error():
 def test_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(ForgeError, match="not a sentence-transformers model folder"):
         make_embedder(IndexConfig(embedder=str(tmp_path)))
+
+
+def test_a_query_embeds_like_a_batch(embedder):
+    """Queries take a one-thread path around encode(); the vectors must not change."""
+    qs = ["how do closures capture variables", "tar", "ownership and borrowing in rust " * 8]
+    one_by_one = np.concatenate([embedder.embed([q]) for q in qs])
+    batched = embedder.embed(qs * 3)[:3]  # more than SMALL_BATCH: the encode() path
+    assert np.allclose(one_by_one, batched, atol=1e-5)

@@ -114,8 +114,12 @@ def test_a_different_embedder_is_refused(corpus, make_index, cached_embedder):
     original = cached_embedder.name
     cached_embedder.name = "another-model"
     try:
+        other = make_index()
         with pytest.raises(ForgeError, match="built with embedder all-MiniLM-L6-v2@256"):
-            make_index().update([corpus / "tldr"])
+            other.update([corpus / "tldr"])
+        with pytest.raises(ForgeError, match="built with embedder"):
+            other.search("secure shell", mode="hybrid")
+        assert other.search("secure shell", mode="bm25")  # keywords need no vectors
     finally:
         cached_embedder.name = original
 
@@ -139,3 +143,12 @@ def test_same_result_as_a_fresh_build(corpus, make_index):
     fresh = make_index("b.db")
     fresh.update([corpus])
     assert rows(idx.path) == rows(fresh.path)
+
+
+def test_a_file_that_is_not_an_index_is_a_user_error(tmp_path):
+    from forge.index import Index
+
+    bad = tmp_path / "notes.db"
+    bad.write_text("these are notes, not a database " * 100)
+    with pytest.raises(ForgeError, match="not a usable index"):
+        Index(bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import yaml
 from tests.train.conftest import tiny_config
@@ -100,17 +102,37 @@ def test_tokenizer_train_command(forge_cli, stdlib_corpus, tmp_path):
     assert orjson.loads(r.stdout)["last_val"]["bits_per_byte"] > 0
 
 
-def test_generate_trace_needs_the_index(forge_cli, stdlib_corpus, tmp_path):
-    import forge.index
+def test_generate_trace_finds_the_nearest_indexed_chunks(forge_cli, stdlib_corpus, tmp_path):
+    pytest = __import__("pytest")
+    index = pytest.importorskip("forge.index")
+    from forge.config.index import IndexConfig
 
-    if hasattr(forge.index, "Index"):
-        import pytest
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "code.md").write_text("# Python code\n\ndef f(x):\n    return x + 1\n")
+    (docs / "cats.md").write_text("# Cats\n\nCats sleep most of the day on warm sofas.\n")
+    db = tmp_path / ".forge" / "index.db"
+    db.parent.mkdir()
+    with index.Index(db, config=IndexConfig(path=str(db))) as idx:
+        idx.update([docs])
+    data = yaml.safe_load(Path(_yaml(tmp_path, stdlib_corpus, max_steps=2)).read_text())
+    data["index"] = {"path": str(db)}
+    cfg = tmp_path / "forge.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    assert forge_cli("--config", str(cfg), "train", "--run-name", "a").code == 0
+    r = forge_cli("--config", str(cfg), "generate", "a", "--prompt", "def f(x):\n    return",
+                  "--max-new-tokens", "5", "--trace", "1", "--json")  # fmt: skip
+    assert r.code == 0, r
+    trace = orjson.loads(r.stdout)["trace"]
+    assert len(trace) == 1 and trace[0]["path"].endswith("code.md")
 
-        pytest.skip("the markdown index is installed; its own tests cover search")
+
+def test_generate_trace_without_an_index_is_a_user_error(forge_cli, stdlib_corpus, tmp_path):
     cfg = _yaml(tmp_path, stdlib_corpus, max_steps=2)
     assert forge_cli("--config", cfg, "train", "--run-name", "a").code == 0
-    r = forge_cli("--config", cfg, "generate", "a", "--trace", "3")
-    assert r.code == 1 and "needs the markdown index" in r.stderr and r.stdout == ""
+    r = forge_cli("--config", cfg, "--set", f"index.path={tmp_path / 'none.db'}", "generate",
+                  "a", "--trace", "3")  # fmt: skip
+    assert r.code == 1 and "needs an index" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_train_on_prepared_token_shards(forge_cli, stdlib_corpus, tmp_path):

@@ -47,7 +47,11 @@ def test_plugin_components_are_used(stdlib_corpus, tmp_path):
     cfg = tiny_config(stdlib_corpus, tmp_path / "runs", max_steps=6, scheduler="test-halving",
                       optimizer="test-sgd", lr=0.4)  # fmt: skip
     cfg["tracking"] = {"trackers": ["test-memory"]}
-    train(validate(cfg))
+    from forge.track.console import ConsoleReporter
+
+    console = ConsoleReporter(bar=True)  # the Rich progress bar a terminal gets
+    train(validate(cfg), console=console)
+    assert console.progress is None  # stopped at the end
     assert CALLS["lr"] == list(range(6))
     lrs = [m["lr"] for _, m in CALLS["metrics"] if "lr" in m]
     assert lrs == [0.4, 0.4, 0.2, 0.2, 0.1, 0.1]
@@ -68,3 +72,17 @@ def test_early_stopping(stdlib_corpus, tmp_path):
     assert result.status == "stopped_early"
     assert result.step < 40 and result.best_step is not None
     assert result.step == result.best_step + 3 * 2
+
+
+def test_gradient_accumulation_matches_the_larger_batch(stdlib_corpus, tmp_path):
+    from forge.track.sinks import read_metrics
+
+    def losses(name, batch, accum):
+        cfg = tiny_config(stdlib_corpus, tmp_path / "runs", max_steps=6, batch_size=batch,
+                          gradient_accumulation=accum, run_name=name)  # fmt: skip
+        return [m["loss"] for m in read_metrics(train(validate(cfg)).run_dir) if "loss" in m]
+
+    one, four = losses("one", 8, 1), losses("four", 2, 4)
+    assert len(one) == len(four) == 6
+    for a, b in zip(one, four, strict=True):
+        assert abs(a - b) < 1e-5, (one, four)

@@ -66,12 +66,16 @@ def index_cmd(
     if status and (watch or rebuild):
         raise ForgeError("--status changes nothing; it cannot go with --watch or --rebuild")
     cfg = _config(db)
+    from forge.index import Index
+
     if rebuild:
-        for suffix in ("", "-wal", "-shm"):
-            Path(cfg.path + suffix).unlink(missing_ok=True)
+        if not paths and Path(cfg.path).exists():  # the remembered sources, read before deleting
+            with Index(cfg.path, config=cfg) as old:
+                paths = old.sources()
         if not paths and not cfg.sources:
             raise ForgeError("--rebuild needs the paths to index", "forge index --rebuild PATH...")
-    from forge.index import Index
+        for suffix in ("", "-wal", "-shm"):
+            Path(cfg.path + suffix).unlink(missing_ok=True)
 
     with Index(cfg.path, config=cfg) as idx:
         if status:

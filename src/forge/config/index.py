@@ -41,7 +41,12 @@ class IndexConfig(Section):
         description="A section's next chunk repeats the previous chunk's last block when the "
         "block is at most this many tokens.",
     )
-    batch_size: int = Field(64, gt=0, description="Texts per forward pass of the embedder.")
+    batch_size: int = Field(
+        16,
+        gt=0,
+        description="Texts per forward pass of the embedder. Larger batches use the CPU a little "
+        "better (64 took about 20% less CPU time than 16 here) but hold much more memory.",
+    )
     embed_group: int = Field(
         2048,
         gt=0,

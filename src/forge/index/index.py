@@ -9,6 +9,7 @@ idx.nearest(generated_text, k=5)            # vector neighbours (memorization ch
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -26,7 +27,7 @@ from forge.index import search as ranking
 from forge.index import store
 from forge.index.chunk import Chunk, Chunker
 from forge.index.embed import Embedder, make_embedder
-from forge.index.scan import Diff, FileStat, diff, file_hash, key_for, scan
+from forge.index.scan import Diff, FileStat, Keys, diff, file_hash, read_bytes, scan
 
 Progress = Callable[[int, int], None]  # (files done, files to do)
 MODES = ("hybrid", "bm25", "vector")
@@ -82,6 +83,7 @@ class Index:
         self.path = Path(path)
         self.config = config or IndexConfig(path=str(path))
         self.root = index_root(self.path)
+        self._keys = Keys(self.root)
         self._embedder = embedder
         self._chunker: Chunker | None = None
         # A writer and a reader connection: a search from another thread during an update
@@ -117,12 +119,13 @@ class Index:
         self.close()
 
     # -- what is indexed --
-    def _check_embedder(self) -> None:
+    def _check_embedder(self, record: bool = True) -> None:
         """Vectors of two embedders (or chunk limits) never mix in one index."""
         want = f"{self.embedder.name}@{self.embedder.max_tokens}"
-        have = store.get_meta(self._conn, "embedder")
+        have = store.get_meta(self._conn if record else self._reader, "embedder")
         if have is None:
-            store.set_meta(self._conn, "embedder", want)
+            if record:
+                store.set_meta(self._conn, "embedder", want)
         elif have != want:
             raise ForgeError(
                 f"{self.path} was built with embedder {have}; the config asks for {want}",
@@ -131,26 +134,27 @@ class Index:
 
     def sources(self, paths: Sequence[str | Path] | None = None) -> list[Path]:
         """``paths`` as given, else the ones the last update remembered, else ``index.sources``."""
-        return self._sources(paths)[0]
+        return [Path(p) for p in self._sources(paths)[0]]
 
-    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[Path], bool]:
+    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[str], bool]:
         """The paths to look at, and whether they were remembered rather than given."""
         if paths:
-            return [Path(p) for p in paths], False
+            return [os.fspath(p) for p in paths], False
         remembered = orjson.loads(store.get_meta(self._conn, "sources") or "[]")
         chosen = remembered or self.config.sources
         if not chosen:
             raise ForgeError(
                 f"{self.path}: no files to index yet", "name them once: forge index PATH..."
             )
-        return [Path(p) if Path(p).is_absolute() else self.root / p for p in chosen], True
+        root = os.fspath(self.root)
+        return [p if os.path.isabs(p) else os.path.join(root, p) for p in chosen], True
 
-    def _diff(self, paths: Sequence[str | Path] | None) -> tuple[Diff, list[Path]]:
+    def _diff(self, paths: Sequence[str | Path] | None) -> tuple[Diff, list[str]]:
         sources, remembered = self._sources(paths)
         on_disk = scan(
-            sources, self.root, self.config.include, self.config.exclude, missing_ok=remembered
+            sources, self._keys, self.config.include, self.config.exclude, missing_ok=remembered
         )
-        keys = [key_for(s, self.root) for s in sources]
+        keys = [self._keys(s) for s in sources]
         return diff(on_disk, store.documents(self._conn), keys), sources
 
     def status(self, paths: Sequence[str | Path] | None = None) -> Status:
@@ -191,7 +195,7 @@ class Index:
         store.delete_documents(self._conn, d.deleted)
         rep.deleted = len(d.deleted)
         if paths:
-            keys = sorted({key_for(s, self.root) for s in sources})
+            keys = sorted({self._keys(s) for s in sources})
             store.set_meta(self._conn, "sources", orjson.dumps(keys).decode())
         rep.seconds = time.perf_counter() - t0
         return rep
@@ -221,7 +225,7 @@ class Index:
 
     def _read(self, fs: FileStat, rep: UpdateReport) -> _Pending | None:
         try:
-            data = fs.path.read_bytes()
+            data = read_bytes(fs.path)
         except FileNotFoundError:
             return None  # vanished since the scan; the next update removes it
         fs.hash = file_hash(data)
@@ -288,7 +292,10 @@ class Index:
             raise ForgeError(f"unknown search mode '{mode}'", f"use one of: {', '.join(MODES)}")
         if k <= 0:
             raise ForgeError(f"k must be at least 1 (got {k})", "e.g. -k 5")
-        qvec = self.embedder.embed([query])[0] if mode != "bm25" else None
+        qvec = None
+        if mode != "bm25":
+            self._check_embedder(record=False)  # a query vector from another model means nothing
+            qvec = self.embedder.embed([query])[0]
         with self._read_lock:
             return self._search(query, k, mode, path, where, qvec)
 

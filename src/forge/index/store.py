@@ -86,6 +86,13 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
             conn.executescript(_SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+    except sqlite3.OperationalError as e:
+        if "fts5" in str(e):
+            raise ForgeError(
+                f"this Python's sqlite3 (SQLite {sqlite3.sqlite_version}) lacks FTS5",
+                "use a Python built with a standard SQLite (FTS5 is on in most builds)",
+            ) from e
+        raise ForgeError(f"{path}: cannot open the index ({e})", "check the path") from e
     except sqlite3.DatabaseError as e:
         raise ForgeError(
             f"{path}: not a usable index ({e})", "delete the file and run forge index again"

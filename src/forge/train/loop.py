@@ -91,6 +91,10 @@ def train(
     try:
         set_threads(cfg.training.num_threads)
         run = build(cfg, resume, info, max_steps)
+        if run.state.get("threads") and not run.tcfg.num_threads:
+            # the thread count sets the order of floating-point sums: keep the run's own so a
+            # resumed run stays bit-identical to an uninterrupted one
+            torch.set_num_threads(run.state["threads"])
         try:
             return _loop(run, console or ConsoleReporter(enabled=False))
         except BaseException as e:
@@ -158,7 +162,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
         loss_sum = torch.zeros((), device=info.device)
         for micro in range(accum):
             x, y = data.batch(
-                "train", t.seed, step, B, T, micro, info.rank, info.world, info.device
+                "train", t.seed, step, B, T, micro, info.rank, info.world, accum, info.device
             )
             # DDP all-reduces gradients on every backward; only the last micro-batch needs it.
             sync = micro == accum - 1 or not info.ddp
@@ -244,6 +248,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
                 "bad_evals": bad_evals,
                 "last_val": last_val,
                 "elapsed": time.perf_counter() - t_start,
+                "threads": torch.get_num_threads(),
             }
             if info.main:
                 meta = {"model": run.model_cfg.to_dict(), "model_type": t.model_type,
