@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH_SPEC ?= torch
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo test lint format venv clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+# docs/config.md is generated from the forge.yaml schema (a test checks it is current).
+docs: $(VENV)/.installed-all
+	$(BIN)/forge config docs -o docs/config.md
 
 test: lint
 	$(BIN)/python -m pytest -q

@@ -54,19 +54,24 @@ def _base_conversations() -> list[list[dict]]:
 
 
 def make_input(rows: int) -> Path:
-    """rows conversations as {"messages": [...]} JSONL; copies differ by a prefix (no duplicates)."""
-    path = WORK / f"chat-{rows}.jsonl"
+    """rows conversations as {"messages": [...]} JSONL. Row i joins base conversations a and b
+    (a = i mod n, b from a stride), turn by turn: rows share at most one half with any other,
+    so they are neither exact nor near duplicates (Jaccard well under the 0.8 threshold) and
+    both pipelines tokenize every row."""
+    path = WORK / f"chat2-{rows}.jsonl"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
-    base = _base_conversations()
+    base = [c for c in _base_conversations() if len(c) == 2]
+    n = len(base)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as f:
         for i in range(rows):
-            conv = base[i % len(base)]
-            k = i // len(base)
-            msgs = [dict(m) for m in conv]
-            msgs[0]["content"] = f"(#{k}) {msgs[0]['content']}"
+            a, b = base[i % n], base[(i // n * 7919 + i * 31 + 1) % n]
+            msgs = [
+                {"role": x["role"], "content": x["content"] + "\n\n" + y["content"]}
+                for x, y in zip(a, b, strict=True)
+            ]
             f.write(json.dumps({"messages": msgs}) + "\n")
     tmp.replace(path)
     return path
@@ -195,7 +200,7 @@ def speed(args) -> None:
         f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers"
     )
     print(
-        f"forge prepare : {f_wall:7.1f} s  peak RSS {f_peak / 2**20:6.0f} MiB  ({m['global_step']['implementation']})"
+        f"forge prepare : {f_wall:7.1f} s  peak RSS {f_peak / 2**20:6.0f} MiB  (duplicates removed: {m['global_step']['duplicates']})"
     )
     print(f"HF datasets   : {hf_wall:7.1f} s  peak RSS {hf_peak / 2**20:6.0f} MiB")
     print(f"ratio (HF time / forge time): {hf_wall / f_wall:.2f}x  (goal >= 1.3x)")

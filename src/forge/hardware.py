@@ -277,7 +277,7 @@ def detect(project_dir: str | os.PathLike = ".") -> Hardware:
     if gpus is None or is_apple:
         tgpus, mps = _torch_devices()
         if gpus is None and tgpus is not None:
-            gpus, sources["gpus"] = tgpus, "torch"
+            gpus, sources["gpus"] = tgpus, "torch" if tgpus else "torch (no CUDA device)"
     if is_apple and not mps and importlib.util.find_spec("torch") is None:
         mps = True  # Apple silicon has the GPU; torch (to use it) is reported by `forge doctor`
     sources.setdefault("gpus", "none found (no NVML, no torch)")

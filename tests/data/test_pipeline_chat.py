@@ -58,9 +58,10 @@ def test_real_chat_data_end_to_end(tmp_path, shared_data, model_dir):
     assert m["counts"]["read"]["in"] == 5000 + 500 + 300 + 6 + 100 + 100
     check_chat_rows(res.out, m)
     # the identity conversations of dummy_conversation are near-identical: near-dedup finds them
-    if m["global_step"]["implementation"].startswith("forge.data.dedup"):
-        dups = [r for r in rejected(res.out) if r["reason"] == "near_duplicate"]
-        assert any("dummy_conversation" in r["source"][0] for r in dups)
+    assert (res.out / "report.json").is_file() and (res.out / "report.html").is_file()
+    dups = [r for r in rejected(res.out) if r["reason"] == "near_duplicate"]
+    assert any("dummy_conversation" in r["source"][0] for r in dups)
+    assert m["global_step"]["duplicates"]["near"] == len(dups)
     import datasets
 
     ds = datasets.load_dataset("parquet", data_files={"train": str(res.out / "train.parquet")})
@@ -77,9 +78,13 @@ def test_real_chat_data_end_to_end(tmp_path, shared_data, model_dir):
 def test_mt_bench_prompts_train_with_mask_all(tmp_path, shared_data, model_dir):
     src = [{"path": str(shared_data / "chat" / "question.jsonl")}]
     model = {"name": str(model_dir)}
-    res = prepare(make_cfg(tmp_path / "a", src, model, mask="all"))
+    res = prepare(make_cfg(tmp_path / "a", src, model, mask="all", outputs=["parquet", "jsonl"]))
     assert sum(res.manifest["counts"]["splits"].values()) == 80
     check_chat_rows(res.out, res.manifest)
+    for split, n in res.manifest["counts"]["splits"].items():
+        lines = (res.out / f"{split}.jsonl").read_text().splitlines()
+        assert len(lines) == n
+        assert json.loads(lines[0]).keys() >= {"input_ids", "labels", "text", "messages", "id"}
     # prompts only: with the default mask nothing is trainable, and every row says so
     res = prepare(make_cfg(tmp_path / "b", src, model))
     reasons = {r["reason"] for r in rejected(res.out)}
@@ -185,3 +190,44 @@ def test_bad_inputs_run_to_completion_and_lose_no_good_row(tmp_path, model_dir):
             users.append(json.loads(row["messages"])[0]["content"])
     assert sorted(users) == sorted(good)
     check_chat_rows(res.out, m)
+
+
+def test_source_weights_scale_the_train_split(tmp_path, model_dir):
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("a", "b"):
+        rows = [
+            {"prompt": f"{name} question {i}", "completion": f"{name} answer {i}"}
+            for i in range(200)
+        ]
+        (d / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = [
+        {"path": str(d / "a.jsonl"), "weight": 2.0},
+        {"path": str(d / "b.jsonl"), "weight": 0.5},
+    ]
+    res = prepare(make_cfg(tmp_path / "out", src, {"name": str(model_dir)}))
+    check_counts(res.manifest)
+    train = pq.read_table(res.out / "train.parquet", columns=["messages", "id"]).to_pylist()
+    a = [r for r in train if '"a question' in r["messages"]]
+    b = [r for r in train if '"b question' in r["messages"]]
+    val = res.manifest["counts"]["splits"]["validation"]
+    assert len(a) == 2 * len(set(json.dumps(r["messages"]) for r in a))  # every a row twice
+    assert len({r["id"] for r in train}) == len(train)  # copies get their own ids
+    assert 60 < len(b) < 130  # about half of b's ~190 train rows, seeded
+    sampled = [r for r in rejected(res.out) if r["reason"] == "sampled_out"]
+    assert len(a) // 2 + len(b) + len(sampled) + val == 400
+
+
+@pytest.mark.real_data
+def test_packing_keeps_every_token(tmp_path, shared_data, model_dir):
+    src = [{"path": str(shared_data / "chat" / "alpaca_en_demo.json")}]
+    model = {"name": str(model_dir), "max_length": 1024}
+    plain = prepare(make_cfg(tmp_path / "a", src, model))
+    packed = prepare(make_cfg(tmp_path / "b", src, model, packing={"enabled": True}))
+    a = pq.read_table(plain.out / "train.parquet")
+    b = pq.read_table(packed.out / "train.parquet")
+    assert {"position_ids", "input_ids", "labels"} <= set(b.column_names)
+    assert b.num_rows < a.num_rows
+    flat = lambda t, c: sorted(x for row in t[c].to_pylist() for x in row)  # noqa: E731
+    assert flat(a, "input_ids") == flat(b, "input_ids")
+    assert max(len(r) for r in b["input_ids"].to_pylist()) <= 1024

@@ -102,10 +102,17 @@ def test_published_param_counts_agree_with_the_shapes():
         ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", "Qwen/Qwen2.5-7B-Instruct", "gptq-int4"),
         ("https://huggingface.co/google/gemma-2-9b-it", "google/gemma-2-9b-it", None),
         ("gpt2", "openai-community/gpt2", None),
+        ("TheBloke/Llama-2-7B-Chat-GGUF/llama-2-7b-chat.Q4_K_M.gguf", None, None),
+        ("llama-2-7b-chat.Q4_K_M.gguf", "meta-llama/Llama-2-7b-chat-hf", "q4_k_m"),
+        ("gpt2 small", "gpt2-small", None),
         ("GPT2-XL", "openai-community/gpt2-xl", None),
     ],
 )
 def test_find_any_spelling(name, expected, quant):
+    if expected is None:  # a path inside a repo is not a model id: no guessing
+        with pytest.raises(ForgeError):
+            find(name)
+        return
     spec = find(name)
     assert spec.id == expected
     assert spec.quantization == quant

@@ -11,9 +11,9 @@ import typing
 from datetime import date
 
 import annotated_types as at
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from forge.config import ForgeConfig, load_config, save_config
 from forge.config.base import Section
@@ -95,10 +95,15 @@ def section(model: type[BaseModel]) -> st.SearchStrategy:
     return st.fixed_dictionaries(required, optional=optional)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(section(ForgeConfig))
 def test_any_valid_config_survives_save_and_load(tmp_path_factory, raw):
-    cfg = ForgeConfig.model_validate(raw)
+    # Field bounds come from the schema; cross-field rules (e.g. dedup bands x rows <=
+    # num_perm) are model validators, so a generated dict may still be invalid: skip those.
+    try:
+        cfg = ForgeConfig.model_validate(raw)
+    except ValidationError:
+        assume(False)
     path = tmp_path_factory.mktemp("cfg") / "forge.yaml"
     save_config(cfg, path)
     loaded = load_config(path, environ={})

@@ -120,3 +120,36 @@ def test_doctor_reads_hardware_overrides(forge_cli, tmp_path, monkeypatch):
     r = forge_cli("doctor")
     assert r.code == 0, r
     assert "NVIDIA L4" in r.stdout and "sm_89" in r.stdout and "from forge.yaml" in r.stdout
+
+
+def test_nvml_readings_become_gpus(monkeypatch):
+    """The NVML calls forge makes, answered as nvidia-ml-py answers them on a 2-GPU machine
+    (this machine has no GPU; `forge doctor` shows the real thing where there is one)."""
+    import types
+
+    class Mem:
+        total, free = 80 * 1024**3, 79 * 1024**3
+
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None,
+        nvmlShutdown=lambda: None,
+        nvmlDeviceGetCount=lambda: 2,
+        nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetName=lambda h: b"NVIDIA H100 80GB HBM3" if h == 0 else "NVIDIA A100-SXM4-80GB",
+        nvmlDeviceGetMemoryInfo=lambda h: Mem,
+        nvmlDeviceGetCudaComputeCapability=lambda h: (9, 0) if h == 0 else (8, 0),
+    )
+    monkeypatch.setitem(__import__("sys").modules, "pynvml", fake)
+    monkeypatch.setattr(hardware.importlib.util, "find_spec", lambda name, *a: object())
+    gpus = hardware._gpus_nvml()
+    assert [(g.name, g.arch, g.index) for g in gpus] == [
+        ("NVIDIA H100 80GB HBM3", "sm_90", 0),
+        ("NVIDIA A100-SXM4-80GB", "sm_80", 1),
+    ]
+    assert gpus[0].vram_gb == 80 and gpus[0].vram_free_gb == 79
+
+    def no_driver():
+        raise RuntimeError("NVML Shared Library Not Found")
+
+    monkeypatch.setattr(fake, "nvmlInit", no_driver)
+    assert hardware._gpus_nvml() is None  # no driver: not an error, just no NVML

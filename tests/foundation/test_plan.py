@@ -140,6 +140,9 @@ def test_scratch_and_text_pick_presets(tmp_path):
     text.write_text("To be, or not to be, that is the question.\n" * 20000)
     p = make_plan(data=[str(text)], hardware={"gpus": [], "ram_gb": 16, "cpu_cores": 2})
     assert p.task == "text" and p.choice.spec.is_preset and p.choice.method == "scratch"
+    cfg = plan_config(p, [str(text)])
+    assert cfg.model.tokenizer == "char" and cfg.preprocessing.packing.enabled
+    assert cfg.training.method == "scratch" and "lr" not in cfg.training.model_fields_set
     g = make_plan(goal="a GPT from scratch", hardware=MACHINES["gpu-24gb"])
     assert g.choice.spec.id == "gpt2-small"
 
@@ -227,3 +230,51 @@ def test_a_folder_without_a_shape_cannot_be_planned(tmp_path):
     (tmp_path / "tok" / "tokenizer_config.json").write_text('{"eos_token": "</s>"}')
     with pytest.raises(ForgeError, match="cannot size"):
         make_plan(model=str(tmp_path / "tok"), hardware=MACHINES["gpu-24gb"])
+
+
+def test_cli_replans_with_the_data_of_the_current_plan(forge_cli, chats, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(chats, tmp_path / "chats.jsonl")
+    hw = tmp_path / "hw.yaml"
+    hw.write_text(yaml.safe_dump({"hardware": MACHINES["gpu-24gb"]}))
+    assert forge_cli("plan", "--data", "chats.jsonl", "--hardware", str(hw)).code == 0
+    assert load_config(tmp_path / "forge.yaml", environ={}).data.sources[0].path == "chats.jsonl"
+    r = forge_cli("plan", "--hardware", str(hw), "--method", "lora", "--force")
+    assert r.code == 0 and "using the data sources of forge.yaml" in r.stderr
+    cfg = load_config(tmp_path / "forge.yaml", environ={})
+    assert cfg.training.method == "lora" and cfg.plan.data_rows == 2000
+    (tmp_path / "sub").mkdir()
+    assert (
+        forge_cli("plan", "--data", "chats.jsonl", "--hardware", str(hw), "-o", "sub/f.yaml").code
+        == 0
+    )
+    moved = load_config(tmp_path / "sub" / "f.yaml", environ={})
+    assert moved.data.sources[0].path == str(tmp_path / "chats.jsonl")
+
+
+def test_cli_set_values_are_written_into_the_plan(forge_cli, chats, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = forge_cli(
+        "--set", "data.name=support", "--set", "hardware.gpus=[]", "--set", "hardware.ram_gb=16",
+        "--set", "hardware.cpu_cores=4", "plan", "--data", str(chats),
+    )  # fmt: skip
+    assert r.code == 0, r
+    cfg = load_config(tmp_path / "forge.yaml", environ={})
+    assert cfg.data.name == "support" and cfg.hardware.ram_gb == 16
+    assert cfg.plan.hardware.startswith("4 cores, 16.0 GiB RAM")
+    r = forge_cli("--set", "hardware.device=cuda", "--set", "hardware.gpus=[]", "plan", "--force")
+    assert r.code == 1 and "no GPU was found or described" in r.stderr
+
+
+def test_method_is_respected(chats):
+    full = make_plan(data=[str(chats)], method="full", hardware=MACHINES["gpu-24gb"])
+    assert full.choice.method == "full" and not full.choice.spec.is_preset
+    assert full.choice.estimate.total <= full.budget_bytes
+    assert (
+        full.choice.spec.params
+        < make_plan(data=[str(chats)], hardware=MACHINES["gpu-24gb"]).choice.spec.params
+    )
+    with pytest.raises(ForgeError, match="QLoRA needs an NVIDIA GPU"):
+        make_plan(data=[str(chats)], method="qlora", hardware=MACHINES["cpu-16gb"])

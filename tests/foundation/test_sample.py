@@ -103,3 +103,19 @@ def test_real_shared_files(shared_data):
     assert s.rows == 100 and s.kind == "chat" and s.formats == {"oasst": 100}
     t = sample_data([str(shared_data / "text" / "tinyshakespeare.txt")])
     assert t.kind == "text" and t.total_chars > 1_000_000
+
+
+def test_a_large_text_file_counts_in_full(tmp_path, monkeypatch):
+    from forge.catalog import sample
+
+    monkeypatch.setattr(sample, "TEXT_SAMPLE", 1000)  # read 1 kB of a 100 kB file
+    p = tmp_path / "big.txt"
+    p.write_text("abcd" * 25_000)
+    s = sample.sample_data([str(p)])
+    assert s.rows == 1 and s.total_tokens == 25_000 and s.total_chars == 100_000
+
+
+def test_real_tweets_csv_is_text(shared_data):
+    # columns created_at, text, url, replies, ...: a `replies` count is not a message tree
+    s = sample_data([str(shared_data / "tabular" / "BarackObama.csv")])
+    assert s.kind == "text" and s.formats == {"text": s.sampled_rows}

@@ -69,6 +69,11 @@ def make_plan(
     if isinstance(data, DataSample):
         sample = data
     task = task_of(goal, sample, method)
+    if method == "qlora" and not (hw.device == "cuda" and hw.gpus):
+        raise ForgeError(
+            "QLoRA needs an NVIDIA GPU (4-bit kernels from bitsandbytes)",
+            "use --method lora or full on this machine",
+        )
     notes: list[str] = []
     if model:
         spec = find(model)
@@ -81,11 +86,6 @@ def make_plan(
             raise ForgeError(
                 f"{spec.id} is a forge GPT preset: it trains from scratch only",
                 "drop --method, or give a pretrained model to fine-tune",
-            )
-        if method == "qlora" and not (hw.device == "cuda" and hw.gpus):
-            raise ForgeError(
-                "QLoRA needs an NVIDIA GPU (4-bit kernels from bitsandbytes)",
-                "use --method lora or full on this machine",
             )
         choice, rejected = search(hw, sample, task, [spec], method, max_length, hours, True)
         if choice is None:
@@ -244,6 +244,8 @@ def plan_config(
     }
     if not spec.is_preset and not spec.path:
         model["family"] = spec.family
+    if spec.is_preset and spec.preset["model"].get("vocab") in ("char", "bpe"):
+        model["tokenizer"] = spec.preset["model"]["vocab"]  # trained on the data (docs/train.md)
     if spec.template is None and plan.task == "chat" and not spec.extra.get("has_chat_template"):
         model["chat_template"] = "chatml"  # a model without a template of its own learns ChatML
     training: dict[str, Any] = {

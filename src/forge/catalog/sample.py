@@ -13,6 +13,7 @@ import csv
 import glob
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from forge.errors import ForgeError
 
 BYTES_PER_TOKEN = 4.0
+TEXT_SAMPLE = 16 * 1024**2  # bytes read from one text document
 TEXT_EXTS = {".txt", ".md", ".markdown", ".rst", ".py", ".text", ".html", ".tex", ".c", ".h"}
 RECORD_EXTS = {".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"}
 # Template tokens a chat format adds per message (role header + end of turn), roughly.
@@ -46,33 +48,38 @@ class DataSample:
         return asdict(self)
 
 
-def expand_paths(paths: list[str]) -> list[Path]:
-    """Files named directly, found under folders (recursively, known extensions), or globbed."""
+def expand_paths(
+    paths: list[str],
+    known: Callable[[Path], bool] | None = None,
+    label: str = "--data ",
+    hint: str = "give files or a glob",
+) -> list[Path]:
+    """Files named directly, found under folders (recursively, those `known` accepts: by default
+    the extensions plan samples), or matched by globs, in a stable order. `label` prefixes the
+    path in errors (the option it came from)."""
+    if known is None:
+        known = _sampled
     out: list[Path] = []
     for p in paths:
-        if any(ch in p for ch in "*?["):
-            hits = sorted(Path(x) for x in glob.glob(p, recursive=True))
-            if not hits:
-                raise ForgeError(f"--data {p}: the pattern matches no file", "check the glob")
-            out += [h for h in hits if h.is_file()]
-            continue
-        path = Path(p).expanduser()
-        if path.is_dir():
-            found = sorted(
-                f
-                for f in path.rglob("*")
-                if f.is_file() and f.suffix.lower() in RECORD_EXTS | TEXT_EXTS
-            )
-            if not found:
-                raise ForgeError(
-                    f"--data {p}: no data files in this folder", "give files or a glob"
-                )
-            out += found
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise ForgeError(f"--data {p}: no such file or folder", "check the path")
+        globbed = any(ch in p for ch in "*?[")
+        hits = sorted(glob.glob(p, recursive=True)) if globbed else [p]
+        if not hits:
+            raise ForgeError(f"{label}{p}: the pattern matches no file", "check the glob")
+        for h in (Path(x).expanduser() for x in hits):
+            if h.is_dir():
+                found = sorted(f for f in h.rglob("*") if f.is_file() and known(f))
+                if not found and not globbed:
+                    raise ForgeError(f"{label}{p}: no data files in this folder", hint)
+                out += found
+            elif h.is_file():
+                out.append(h)
+            else:
+                raise ForgeError(f"{label}{p}: no such file or folder", "check the path")
     return out
+
+
+def _sampled(f: Path) -> bool:
+    return f.suffix.lower() in RECORD_EXTS | TEXT_EXTS
 
 
 def guess_format(rec: Any) -> str:
@@ -86,7 +93,7 @@ def guess_format(rec: Any) -> str:
         return "openai"
     if "conversations" in keys or "conversation" in keys:
         return "sharegpt"
-    if "replies" in keys or ("message_id" in keys and "role" in keys):
+    if "message_id" in keys and ("replies" in keys or "role" in keys):
         return "oasst"  # OpenAssistant message trees
     if "instruction" in keys and ("output" in keys or "response" in keys):
         return "alpaca"
@@ -185,8 +192,9 @@ def _read_records(path: Path, max_rows: int) -> tuple[list[Any], int, bool, list
             if len(recs) >= max_rows:
                 break
         return recs[:max_rows], total, True, warnings
-    # a text document: one row per file
-    text = path.read_bytes()[: 64 * 1024**2].decode("utf-8", errors="replace")
+    # a text document: one row per file (only its first TEXT_SAMPLE bytes are read)
+    with open(path, "rb") as f:
+        text = f.read(TEXT_SAMPLE).decode("utf-8", errors="replace")
     return [text], 1, True, warnings
 
 
@@ -207,9 +215,9 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
     count_tokens = None
     method = f"estimate (~{BYTES_PER_TOKEN:g} bytes per token)"
     if tokenizer:
-        from tokenizers import Tokenizer
+        from forge.chat.tokenizer import read_tokenizer
 
-        tok = Tokenizer.from_file(str(tokenizer))
+        tok = read_tokenizer(tokenizer)[0]
 
         def count_tokens(texts: list[str]) -> list[int]:
             return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
@@ -243,8 +251,11 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
         char_lens += [len(t) for t in texts]
         sampled += len(recs)
         if recs:  # scale the sample's mean to the file's row count
-            total_tokens += sum(lens) / len(recs) * n
-            total_chars += sum(len(t) for t in texts) / len(recs) * n
+            # a text file larger than what was read counts in full, by its size
+            is_text = path.suffix.lower() not in RECORD_EXTS
+            scale = max(1.0, path.stat().st_size / TEXT_SAMPLE) if is_text else 1.0
+            total_tokens += sum(lens) / len(recs) * n * scale
+            total_chars += sum(len(t) for t in texts) / len(recs) * n * scale
     if not sampled:
         raise ForgeError(
             f"no records found in {', '.join(map(str, files))}", "check the files are not empty"

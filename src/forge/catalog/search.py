@@ -4,7 +4,9 @@ The search is plain and deterministic:
 1. The task: chat/instruction fine-tuning, text (continued pretraining), or from scratch,
    from --goal, --method and the data's format.
 2. Candidates: catalog models for the task (newest first among models of the same size),
-   largest first, then the forge GPT presets. Or just the model given with --model.
+   largest first, then the forge GPT presets (presets first for plain text without a CUDA
+   GPU; no pretrained model above MAX_PARAMS without one). Or just the model given with
+   --model.
 3. For each candidate, methods in order full -> LoRA -> QLoRA (QLoRA needs CUDA), and for
    each: the longest sequence length the data wants (p95 of row lengths, rounded up to a
    power of two, at most the model's context), the largest micro-batch (16 down to 1),
@@ -178,8 +180,8 @@ def candidates(task: str, hw: Hardware) -> list[ModelSpec]:
 
 
 def methods_for(spec: ModelSpec, hw: Hardware, method: str | None) -> list[str]:
-    if spec.is_preset:
-        return ["scratch"]
+    if spec.is_preset:  # presets train from scratch only
+        return ["scratch"] if method in (None, "scratch") else []
     if method:
         return [method]
     return ["full", "lora", "qlora"] if hw.device == "cuda" and hw.gpus else ["full", "lora"]

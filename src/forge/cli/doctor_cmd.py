@@ -50,6 +50,8 @@ def doctor_cmd(json: common.JsonOpt = False) -> None:
         c.print(f"  GPU {g.index}   {g.name}, {g.vram_gb:.1f} GiB ({extra})", highlight=False)
     if not hw.gpus:
         c.print("  GPU     " + ("Apple GPU (MPS)" if hw.mps else "none"), highlight=False)
+    if hw.sources.get("gpus") not in (None, "forge.yaml"):
+        c.print(f"  [dim](GPUs looked up through: {hw.sources['gpus']})[/dim]", highlight=False)
     overridden = [k for k, v in hw.sources.items() if v == "forge.yaml"]
     if overridden:
         c.print(f"  [dim](from forge.yaml: {', '.join(overridden)})[/dim]")

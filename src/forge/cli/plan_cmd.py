@@ -24,28 +24,27 @@ def register(app: typer.Typer) -> None:
 
 def _hardware_section(path: Path | None) -> dict | None:
     """`--hardware FILE`: a YAML file with a `hardware:` section (or just its keys)."""
-    from forge.config import apply_overrides
-    from forge.config.hardware import HardwareConfig
-    from forge.config.loader import format_validation_error, read_yaml
+    from forge.config import CURRENT_VERSION, ForgeConfig, apply_overrides, validate
+    from forge.config.loader import read_yaml
     from forge.errors import ConfigError
 
     section: dict = {}
     if path is not None:
         data, _ = read_yaml(path)
-        section = data.get("hardware", data) or {}
+        if "hardware" in data:
+            section = data["hardware"]
+        elif data.keys() & ForgeConfig.model_fields.keys():
+            raise ConfigError(
+                f"{path}: no `hardware:` section",
+                "add one (`forge doctor --json` shows its keys), or give a file of just those keys",
+            )
+        else:
+            section = data
     # FORGE_HARDWARE__* and --set hardware.*=... apply on top, as for every command.
-    section = apply_overrides({"hardware": section}, common.STATE.sets).get("hardware") or {}
+    section = apply_overrides({"hardware": section}, common.STATE.sets).get("hardware")
     if not section:
         return None
-    from pydantic import ValidationError
-
-    try:
-        HardwareConfig.model_validate(section)
-    except ValidationError as e:
-        raise ConfigError(
-            format_validation_error(e, str(path or "--set"), {}).replace(": ", ": hardware.", 1),
-            "see `forge config schema` for the hardware keys",
-        ) from None
+    validate({"version": CURRENT_VERSION, "hardware": section}, str(path or "--set"))
     return section
 
 
@@ -78,7 +77,9 @@ def plan_cmd(
     ] = 12.0,
     tokenizer: Annotated[
         Path | None,
-        typer.Option("--tokenizer", help="A tokenizer.json for exact token counts."),
+        typer.Option(
+            "--tokenizer", help="A tokenizer.json (or a model folder) for exact token counts."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write (default: --config).")
@@ -106,15 +107,24 @@ def plan_cmd(
             f"{out} already exists; forge plan does not overwrite it",
             "pass --force to replace it, or -o another.yaml",
         )
-    if tokenizer is not None and not tokenizer.is_file():
-        raise ForgeError(f"--tokenizer {tokenizer}: no such file", "give a tokenizer.json")
+    data = list(data or [])
+    if not data and out.exists():  # re-planning: the data the current plan names
+        from forge.config import load_config
+
+        try:
+            existing = load_config(out, common.STATE.sets)
+        except ForgeError:
+            existing = None
+        if existing is not None and existing.data.sources:
+            data = [s.path for s in existing.data.sources]
+            common.info(f"using the data sources of {out}")
     section = _hardware_section(hardware)
     from forge.config.hardware import HardwareConfig
 
     hw_cfg = HardwareConfig.model_validate(section) if section else None
     plan = make_plan(
         goal=goal,
-        data=list(data or []),
+        data=data,
         model=model,
         method=method.value if method else None,
         hardware=hw_cfg,
@@ -122,7 +132,14 @@ def plan_cmd(
         hours=hours,
         tokenizer=str(tokenizer) if tokenizer else None,
     )
-    cfg = plan_config(plan, list(data or []), goal, section)
+    cfg = plan_config(plan, _relative_to(data, out), goal, section)
+    if common.STATE.sets:  # `forge --set data.name=x plan ...`: written into the plan
+        from forge.config import apply_overrides, validate
+
+        raw = apply_overrides(
+            cfg.model_dump(mode="json", exclude_unset=True), common.STATE.sets, {}
+        )
+        cfg = validate(raw, "--set")
     why = explain(plan)
     written = None
     if not dry_run:
@@ -135,6 +152,16 @@ def plan_cmd(
         )  # fmt: skip
         return
     _print(plan, why, written, dump_config(cfg) if dry_run else None)
+
+
+def _relative_to(paths: list[str], config: Path) -> list[str]:
+    """Data paths for forge.yaml: as given when the file is in the working directory (where
+    commands resolve relative paths); absolute otherwise, so they mean the same from anywhere."""
+    import os
+
+    if config.resolve().parent == Path.cwd().resolve():
+        return list(paths)
+    return [p if os.path.isabs(p) else os.path.abspath(p) for p in paths]
 
 
 def _print(plan, why: str, written: str | None, text: str | None) -> None:

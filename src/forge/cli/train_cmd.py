@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +61,8 @@ def train_cmd(
     from forge.track.console import ConsoleReporter
     from forge.train.loop import train
 
-    cfg = common.load("train", required=False)
+    # Without forge.yaml, --data or --preset (or --resume) says what to train; else: no plan.
+    cfg = common.load("train", required=not (data or preset or resume))
     if data:
         cfg.training.data = data
     if preset:
@@ -77,6 +79,8 @@ def train_cmd(
         log_interval=cfg.training.log_interval,
     )
     result = train(cfg, resume=resume, max_steps=max_steps if resume else None, console=reporter)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return
     if json:
         common.print_json(result.__dict__)
     else:
@@ -111,7 +115,10 @@ def runs_list(ctx: typer.Context, json: common.JsonOpt = False) -> None:
     if json:
         common.print_json(rows)
         return
-    table = Table("run", "status", "step", "best val loss", "tokens seen", "preset")
+    table = Table()
+    table.add_column("run", overflow="fold")  # whole names: they are what other commands take
+    for name in ("status", "step", "best val loss", "tokens seen", "preset"):
+        table.add_column(name)
     for r in rows:
         best = f"{r['best_val_loss']:.4f}" if r["best_val_loss"] is not None else "-"
         table.add_row(

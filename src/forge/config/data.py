@@ -131,7 +131,7 @@ class PreprocessingConfig(Section):
         "local", description="Where shards run: local processes, or a Ray cluster (forge[ray])."
     )
     shard_rows: int = Field(
-        20000, ge=100, description="Target rows per shard (the unit of parallelism and resume)."
+        10000, ge=100, description="Target rows per shard (the unit of parallelism and resume)."
     )
     outputs: list[Literal["parquet", "jsonl"]] = Field(
         default_factory=lambda: ["parquet"],

@@ -50,7 +50,8 @@ def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> l
         from forge.data.pack import pack_table
 
         table = pa.concat_tables(pq.read_table(p) for p in parts)
-        pq.write_table(pack_table(table, ctx.max_tokens or ctx.model.max_length), tmp)
+        length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
+        pq.write_table(pack_table(table, length), tmp)
     else:
         # row groups of about ROW_GROUP rows whatever the shard sizes: memory holds one
         writer, buf, held = None, [], 0

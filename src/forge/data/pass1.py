@@ -107,7 +107,7 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
         nonlocal key_writer
         if not recs:
             return
-        key_table = keys.table(batch["row_id"], recs, batch["n_chars"])
+        key_table = keys.table(batch["row_id"], recs)
         if key_writer is None:
             key_writer = pq.ParquetWriter(tmp / "keys.parquet", key_table.schema)
         key_writer.write_table(key_table)
@@ -180,7 +180,7 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
     flush()
     rec_writer.close()
     if key_writer is None:  # an empty shard still has a (typed) key table
-        pq.write_table(keys.table([], [], []), tmp / "keys.parquet")
+        pq.write_table(keys.table([], []), tmp / "keys.parquet")
     else:
         key_writer.close()
     rejects.close()

@@ -148,16 +148,11 @@ def prepare(
         from forge.data.pass2 import run_pass2
 
         s1 = _run_stage(ex, "pass1", run_pass1, ctx, n, progress)
+        ex.release()
         gdir = work / "global"
         if not (gdir / "done").exists():
-            from forge.data.globalstep import run_global, write_decisions
-
             progress.note("global step: deduplication and splits")
-            keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
-            dups, splits, info = run_global(keys, pre, gdir / "tmp")
-            write_decisions(dups, splits, gdir)
-            shutil.rmtree(gdir / "tmp", ignore_errors=True)
-            atomic_write_bytes(gdir / "done", orjson.dumps(info, default=str))
+            in_child(_global_step, work, n, pre)
         info = orjson.loads((gdir / "done").read_bytes())
         s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress)
     finally:
@@ -219,7 +214,9 @@ def prepare(
         "files": files,
     }
     atomic_write_bytes(out / mf.MANIFEST, orjson.dumps(man, option=orjson.OPT_INDENT_2))
-    _report(out, progress)
+    if _has_report():
+        progress.note("writing the quality report")
+        in_child(_report, out)
     shutil.rmtree(work, ignore_errors=True)
     return PrepareResult(
         "resumed" if resumed else "built",
@@ -259,12 +256,38 @@ def _counts(s1: list[dict[str, Any]], s2: list[dict[str, Any]]) -> dict[str, Any
     return counts
 
 
-def _report(out: Path, progress: Progress) -> None:
-    try:
-        from forge.data.report import build_report, write_report
-    except ImportError:
-        return
-    progress.note("writing the quality report")
+def in_child(fn: Callable, *args: Any) -> Any:
+    """Run a one-process step (global step, report) in a forked child: the memory it takes
+    (DuckDB's buffers, the report's tables) goes back to the system when it ends, instead of
+    staying in this process through the passes that follow. Errors propagate."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(1, mp_context=mp.get_context(method)) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _global_step(work: Path, n: int, pre: Any) -> None:
+    from forge.data.globalstep import run_global, write_decisions
+
+    gdir = work / "global"
+    keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
+    dups, splits, info = run_global(keys, pre, gdir / "tmp")
+    write_decisions(dups, splits, gdir)
+    shutil.rmtree(gdir / "tmp", ignore_errors=True)
+    atomic_write_bytes(gdir / "done", orjson.dumps(info, default=str))
+
+
+def _has_report() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("forge.data.report") is not None
+
+
+def _report(out: Path) -> None:
+    from forge.data.report import build_report, write_report
+
     write_report(build_report(out), out)
 
 

@@ -18,6 +18,10 @@ class Executor(Protocol):
         self, fn: Callable[[Any, int], Any], ctx: Any, tasks: list[int]
     ) -> Iterator[tuple[int, Any]]: ...
 
+    def release(self) -> None:
+        """Free idle workers between passes (the global step runs in this process)."""
+        ...
+
     def close(self) -> None: ...
 
 

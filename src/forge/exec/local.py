@@ -49,6 +49,10 @@ class LocalExecutor:
                 t = pending.pop(fut)
                 yield t, fut.result()
 
+    def release(self) -> None:
+        # workers hold a few hundred MB each; the next map() forks fresh ones
+        self.close()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

@@ -51,6 +51,9 @@ class RayExecutor:
                 t = refs.pop(ref)
                 yield t, ray.get(ref)
 
+    def release(self) -> None:
+        """Ray keeps its worker pool; the cluster manages its memory."""
+
     def close(self) -> None:
         if self._started:
             self.ray.shutdown()
