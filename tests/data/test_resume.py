@@ -75,6 +75,23 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _no_orphans(cfg: Path) -> None:
+    """The workers and forked steps of a killed run die with it."""
+    import psutil
+
+    deadline = time.time() + 5
+    while True:
+        left = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if str(cfg) in " ".join(p.info["cmdline"] or [])
+        ]
+        if not left or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, [p.pid for p in left]
+
+
 def _run_until(cfg: Path, ready) -> bool:
     """Start prepare, SIGKILL it as soon as ``ready()``; False if it finished first."""
     proc = subprocess.Popen(
@@ -84,6 +101,7 @@ def _run_until(cfg: Path, ready) -> bool:
         if ready():
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            _no_orphans(cfg)
             return True
         time.sleep(0.002)
     assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
@@ -111,8 +129,10 @@ def test_sigkill_at_several_points_gives_identical_bytes(tmp_path, model_dir):
         lambda: (work / "pass2" / "shard-00002.tmp").exists(),
         lambda: (work / "pass2" / "shard-00008").exists(),
         lambda: (out / "ds" / "rejected.jsonl").exists(),
+        lambda: (out / "ds" / "manifest.json").exists(),
     ]
     killed = sum(_run_until(cfg, p) for p in points)
     assert killed >= 5  # most points were hit before the run could finish
     subprocess.run(_cmd(cfg), env=_env(), check=True)
     assert tree_digest(out / "ds") == reference
+    assert (out / "ds" / "report.html").is_file()

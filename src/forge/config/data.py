@@ -137,6 +137,10 @@ class PreprocessingConfig(Section):
         default_factory=lambda: ["parquet"],
         description="Chat output formats: Parquet always; jsonl adds <split>.jsonl.",
     )
+    report: bool = Field(
+        True,
+        description="Write the quality report (report.json, report.html) next to the data.",
+    )
     dedup: DedupConfig = Field(
         default_factory=DedupConfig, description="Deduplication (before splitting)."
     )

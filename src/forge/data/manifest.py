@@ -35,9 +35,9 @@ def digest(obj: Any) -> str:
 
 
 def config_hash(data_cfg: Any, pre_cfg: Any, model_cfg: Any) -> str:
-    """Only what changes the output: `workers` and `executor` do not."""
+    """Only what changes the data: `workers`, `executor` and `report` do not."""
     pre = pre_cfg.model_dump(mode="json")
-    for k in ("workers", "executor"):
+    for k in ("workers", "executor", "report"):
         pre.pop(k, None)
     model = model_cfg.model_dump(mode="json")
     data = data_cfg.model_dump(mode="json")

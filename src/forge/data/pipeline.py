@@ -95,9 +95,14 @@ def prepare(
         tpl, tok = _model_hashes(cfg, old.get("kind", "chat"))
         new = mf.hashes(inputs, cfg_hash, tpl and tpl.hash, tok.hash)
         diff = mf.changed(old, new)
+        missing = [f for fs in old.get("files", {}).values() for f in fs if not (out / f).exists()]
+        if missing:
+            diff.append(f"missing output {missing[0]}")
         if not diff:
             if (out / WORK).exists():
                 shutil.rmtree(out / WORK, ignore_errors=True)
+            if pre.report and _has_report() and not (out / "report.html").exists():
+                in_child(_report, out)  # a run killed after its manifest, before its report
             return PrepareResult("up_to_date", out, manifest=old, seconds=time.perf_counter() - t0)
     else:
         diff = ["no manifest"] if old is None else ["forced"]
@@ -179,6 +184,7 @@ def prepare(
             "vocab_size": tok.vocab_size,
             "eos_token": getattr(tok, "eos_token", None),
             "eos_id": tok.eos_id,
+            "eot_id": eot_id(tok) if plan.kind == "pretrain" else None,
         },
         "hashes": mf.hashes(inputs, cfg_hash, tpl and tpl.hash, tok.hash),
         "inputs": inputs,
@@ -214,7 +220,7 @@ def prepare(
         "files": files,
     }
     atomic_write_bytes(out / mf.MANIFEST, orjson.dumps(man, option=orjson.OPT_INDENT_2))
-    if _has_report():
+    if pre.report and _has_report():
         progress.note("writing the quality report")
         in_child(_report, out)
     shutil.rmtree(work, ignore_errors=True)
@@ -263,8 +269,13 @@ def in_child(fn: Callable, *args: Any) -> Any:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from forge.exec.local import die_with_parent
+
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(1, mp_context=mp.get_context(method)) as pool:
+    ctx = mp.get_context(method)
+    with ProcessPoolExecutor(
+        1, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         return pool.submit(fn, *args).result()
 
 

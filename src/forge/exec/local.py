@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 
-def _init_worker() -> None:
+def die_with_parent(parent: int | None = None) -> None:
+    """Linux: have the kernel kill this process when its parent dies, so a `kill -9` of
+    `forge prepare` takes its workers with it (an orphan would go on writing shards while the
+    next run redoes them)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+            os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    die_with_parent(parent)
     # the workers already use every core: the tokenizer's own threads would only contend
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
@@ -25,7 +42,10 @@ class LocalExecutor:
             # threads at this point (it loads none before the passes)
             method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=mp.get_context(method), initializer=_init_worker
+                self.workers,
+                mp_context=mp.get_context(method),
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
