@@ -63,9 +63,9 @@ def run(name: str, cfg: dict, out: Path, threads: int | None) -> dict:
                                "run_name": name, "num_threads": threads}}  # fmt: skip
     cfg["tracking"] = {"console": False, "plot": False}
     before = load()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = train(validate(cfg))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     after = load()
     metrics = read_metrics(Path(result.run_dir))
     steps = [m for m in metrics if "loss" in m]
@@ -82,6 +82,9 @@ def run(name: str, cfg: dict, out: Path, threads: int | None) -> dict:
         "tokens": result.tokens_seen,
         "tokens_per_sec_wall": result.tokens_seen / wall,
         "tokens_per_sec_train": result.tokens_seen / step_time,
+        # CPU seconds of all threads: a figure that other processes' load inflates far less
+        "tokens_per_cpu_sec": result.tokens_seen / cpu,
+        "cpu_s": cpu,
         "val_loss_in_run": vals[-1][1],
         "val_loss_200": final["loss"],
         "first_step_le_1.88": reached,
@@ -108,7 +111,8 @@ def main() -> None:
             print(
                 f"{name}: {r['steps']} steps, {r['tokens']:,} tokens in {r['wall_s']:.1f} s wall "
                 f"({r['tokens_per_sec_wall']:,.0f} tokens/s overall, "
-                f"{r['tokens_per_sec_train']:,.0f} tokens/s in training steps); val loss "
+                f"{r['tokens_per_sec_train']:,.0f} tokens/s in training steps, "
+                f"{r['tokens_per_cpu_sec']:,.0f} tokens per CPU-second); val loss "
                 f"{r['val_loss_in_run']:.4f} (in-run estimate), {r['val_loss_200']:.4f} "
                 f"(200 batches); first eval <= 1.88 at step {r['first_step_le_1.88']} "
                 f"({r['time_to_1.88_s'] and round(r['time_to_1.88_s'], 1)} s); "

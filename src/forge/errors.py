@@ -7,6 +7,10 @@ Anything else that escapes is a bug in forge.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class ForgeError(Exception):
     """A mistake the user can fix: bad config, missing file, unsupported option."""
@@ -32,3 +36,13 @@ class NoPlanError(ForgeError):
             f"no plan found: run `forge plan` first ({path} does not exist)",
             f"`forge plan --data YOUR_DATA` writes it; or pass the needed flags to `forge {command}`",
         )
+
+
+@contextmanager
+def file_errors(path: str | Path, doing: str, hint: str) -> Iterator[None]:
+    """Turn an OSError while ``doing`` something with ``path`` (no such folder, a folder where a
+    file should be, no permission, disk full) into a ForgeError naming the path."""
+    try:
+        yield
+    except OSError as e:
+        raise ForgeError(f"{path}: cannot {doing} ({e.strerror or e})", hint) from None

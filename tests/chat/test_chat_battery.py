@@ -13,7 +13,8 @@ import pytest
 
 from forge.chat import builtin
 from forge.chat.battery import cases, outcome
-from forge.chat.spans import SpanFinder, mark, parse
+from forge.chat.markers import mark, parse
+from forge.chat.spans import SpanFinder
 from forge.chat.template import ChatTemplate, builtin_template
 
 FAMILIES = [n for n, f in builtin.FAMILIES.items() if f.reference]
@@ -117,10 +118,12 @@ def test_marked_render_is_the_plain_render_for_trusted_builtins(name):
     finder = SpanFinder(t, **t.special_tokens)
     if not finder.trusted:
         pytest.skip("this template's rows are always checked")
+    rendered = 0
     for case in CASES:
         kind, plain = outcome(t, case, **t.special_tokens)
         if kind == "error":
             continue
+        rendered += 1
         marked = t.render_dicts(
             mark(case.messages),
             case.add_generation_prompt,
@@ -129,3 +132,26 @@ def test_marked_render_is_the_plain_render_for_trusted_builtins(name):
             **case.extra,
         )
         assert parse(marked)[0] == plain, case.name
+    assert rendered > len(CASES) // 4  # the battery reached the template, not only its refusals
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_batched_rendering_matches_one_by_one(name):
+    """encode_conversations renders built-ins in batches; each row must come out as if alone,
+    and a refused row must not take its neighbours down."""
+    t = builtin_template(name)
+    finder = SpanFinder(t, **t.special_tokens)
+    rows = [c for c in CASES if not c.extra and not c.add_generation_prompt]
+    items = [(c.messages, c.tools) for c in rows]
+    together = finder.render_many(items)
+    for (msgs, tools), got in zip(items, together, strict=True):
+        try:
+            want = finder.render(msgs, tools=tools)
+        except Exception as e:
+            assert isinstance(got, Exception) and str(got) == str(e)
+        else:
+            assert got == want
+    clean = [
+        (m, tl) for (m, tl), g in zip(items, together, strict=True) if not isinstance(g, Exception)
+    ]
+    assert finder.render_many(clean) == [finder.render(m, tools=tl) for m, tl in clean]

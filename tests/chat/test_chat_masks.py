@@ -308,3 +308,84 @@ def test_unknown_policy_is_a_user_error(chatml):
 
     with pytest.raises(ForgeError, match="policy"):
         encode_conversations(*chatml, [], policy="assistant_only")
+
+
+TOOL_FAMILIES = {
+    "qwen2.5": "<|im_end|>",
+    "qwen3": "<|im_end|>",
+    "llama-3.1": "<|eot_id|>",
+    "llama-3.2": "<|eot_id|>",
+    "falcon3": "<|endoftext|>",
+    "mistral-v0.3": "</s>",
+}
+
+
+@pytest.mark.parametrize("name", list(TOOL_FAMILIES))
+def test_property_tool_calls_are_trained_with_their_end_of_turn(name, family_tokenizer):
+    template, tok = get_template(name), family_tokenizer(name)
+    tools = [
+        {"type": "function", "function": {"name": "lookup", "description": "d", "parameters": {}}}
+    ]
+
+    @settings(
+        max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+    )
+    @given(words, words, st.sampled_from(["alpha", "beta_2", "gamma"]))
+    def check(question, answer, fn):
+        call = {
+            "id": "abcdefghi",
+            "type": "function",
+            "function": {"name": fn, "arguments": {"q": "x"}},
+        }
+        conv = Conversation(
+            [
+                Message("user", question),
+                Message("assistant", "", tool_calls=[call]),
+                Message("tool", "result", tool_call_id="abcdefghi"),
+                Message("assistant", answer),
+            ],
+            tools=tools,
+        )
+        (row,) = encode_conversations(template, tok, [conv])
+        assert isinstance(row, Encoded), row
+        runs = [tok.tokenizer.decode(r, skip_special_tokens=False) for r in label_runs(row)]
+        assert len(runs) == 2
+        assert fn in runs[0] and runs[0].endswith(TOOL_FAMILIES[name])
+        assert "result" not in "".join(runs) and question.strip() not in runs[0]
+        want = answer.strip() if name in TRIMS else answer
+        assert runs[1].lstrip(" ").endswith(want + TOOL_FAMILIES[name]) or want in runs[1]
+
+    check()
+
+
+@pytest.mark.parametrize("name", [n for n, f in builtin.FAMILIES.items() if f.reference])
+def test_generic_path_masks_like_the_builtin(name, family_tokenizer, reference_dir):
+    """The reference file, loaded as a template forge knows nothing about (checked render, header
+    found by probes), gives the same ids and labels as forge's built-in on the battery."""
+    from forge.chat.battery import cases
+    from forge.chat.template import ChatTemplate
+
+    fam = builtin.FAMILIES[name]
+    source = (reference_dir / fam.reference).read_text(encoding="utf-8")
+    if fam.reference_pretty:
+        source = builtin.strip_pretty(source)
+    mine = get_template(name)
+    generic = ChatTemplate(
+        name="ref", source_text=source, source="file", special_tokens=dict(mine.special_tokens)
+    )
+    generic.end_of_turn = mine.end_of_turn
+    tok = family_tokenizer(name)
+    convs = [
+        Conversation.from_dict({"messages": c.messages, "tools": c.tools})
+        for c in cases()
+        if not c.extra and not c.add_generation_prompt
+    ]
+    a = encode_conversations(mine, tok, convs)
+    b = encode_conversations(generic, tok, convs)
+    assert sum(isinstance(r, Encoded) for r in a) > 10
+    for x, y, c in zip(a, b, convs, strict=True):
+        if isinstance(x, Encoded):
+            assert isinstance(y, Encoded), (y, c)
+            assert (x.input_ids, x.labels) == (y.input_ids, y.labels), c
+        else:
+            assert isinstance(y, Rejected) and x.reason == y.reason, (x, y)

@@ -9,6 +9,7 @@ and token ids.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -23,6 +24,11 @@ transformers = pytest.importorskip("transformers")
 from transformers.utils.chat_template_utils import render_jinja_template  # noqa: E402
 
 SPECIALS = {"bos_token": "<s>", "eos_token": "</s>"}
+# forge gives every template a date (today unless model.template_date pins it) as date_string
+# and through strftime_now; transformers' strftime_now gives today, and it gets the same
+# date_string, so date-dependent templates are compared too.
+DAY = datetime.date.today()
+DATED = {"date_string": DAY.strftime("%d %b %Y")}
 CASES = [c for c in cases() if not c.extra][::2]
 
 
@@ -38,6 +44,7 @@ def _transformers(source, case):
             chat_template=source,
             add_generation_prompt=case.add_generation_prompt,
             **SPECIALS,
+            **DATED,
         )
         return "ok", out[0]
     except Exception as e:  # compare the message of whatever it raised
@@ -45,7 +52,7 @@ def _transformers(source, case):
 
 
 def _forge(source, case):
-    t = ChatTemplate(name="t", source_text=source, source="file")
+    t = ChatTemplate(name="t", source_text=source, source="file", template_date=DAY)
     try:
         return "ok", t.render_dicts(
             _drop_none(case.messages), case.add_generation_prompt, case.tools, **SPECIALS
@@ -59,8 +66,6 @@ def test_every_reference_template_renders_as_transformers_renders_it(reference_d
     assert len(files) >= 37
     for f in files:
         source = f.read_text(encoding="utf-8")
-        if "strftime_now" in source:
-            continue  # today's date: covered with a pinned date below
         for case in CASES:
             assert _forge(source, case) == _transformers(source, case), f"{f.name} / {case.name}"
 
@@ -119,20 +124,20 @@ def test_model_folder_template_matches_apply_chat_template(tmp_path, reference_d
     rows = encode_conversations(template, tokenizer, CONVS, policy="all")
     for conv, row in zip(CONVS, rows, strict=True):
         dicts = conv.to_dicts()
-        text = hf.apply_chat_template(dicts, tokenize=False)
+        text = hf.apply_chat_template(dicts, tokenize=False, **DATED)
         assert template.render(conv) == text
-        ids = hf.apply_chat_template(dicts, tokenize=True, return_dict=False)
+        ids = hf.apply_chat_template(dicts, tokenize=True, return_dict=False, **DATED)
         assert row.input_ids == list(ids)
     if layout == "list":
-        tools_text = hf.apply_chat_template(CONVS[0].to_dicts(), tools=TOOLS, tokenize=False)
+        tools_text = hf.apply_chat_template(
+            CONVS[0].to_dicts(), tools=TOOLS, tokenize=False, **DATED
+        )
         from forge.chat.model_folder import model_folder_template
 
         assert model_folder_template(folder, tools=True).render(CONVS[0], tools=TOOLS) == tools_text
 
 
 def test_strftime_now_templates_render_with_the_pinned_date(reference_dir):
-    import datetime
-
     source = (reference_dir / "llama-3.2-instruct.jinja").read_text(encoding="utf-8")
     t = ChatTemplate(
         name="t", source_text=source, source="file", template_date=datetime.date(2025, 2, 1)
@@ -143,3 +148,65 @@ def test_strftime_now_templates_render_with_the_pinned_date(reference_dir):
         [{"role": "user", "content": "hi"}]
     )
     assert datetime.date.today().strftime("%d %b %Y") in today
+
+
+def test_llama_31_prints_todays_date_unless_pinned():
+    t = get_template("llama-3.1")
+    out = t.render([{"role": "user", "content": "hi"}])
+    assert f"Today Date: {datetime.date.today():%d %b %Y}" in out
+    assert "26 Jul 2024" not in out
+    pinned = get_template("llama-3.1", datetime.date(2025, 1, 15))
+    assert "Today Date: 15 Jan 2025" in pinned.render([{"role": "user", "content": "hi"}])
+
+
+@pytest.fixture(scope="module")
+def tokenizer_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    train_bpe(["<s>", "</s>", "<|im_start|>", "<|im_end|>", "<|eot_id|>"], vocab_size=350).save(
+        str(path)
+    )
+    return path
+
+
+def test_every_reference_template_from_a_model_folder(tmp_path, reference_dir, tokenizer_file):
+    """Each of the 37 reference files, shipped in a model folder (the three layouts in turn),
+    renders through forge as `apply_chat_template` renders it, refusals included."""
+    import shutil
+
+    no_system = Conversation(CONVS[1].messages[1:])
+    layouts = ("string", "list", "jinja")
+    files = sorted(reference_dir.glob("*.jinja"))
+    rendered = refused = 0
+    for k, f in enumerate(files):
+        folder = tmp_path / f.stem
+        folder.mkdir()
+        shutil.copy(tokenizer_file, folder / "tokenizer.json")
+        source = f.read_text(encoding="utf-8")
+        cfg = {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+        }
+        layout = layouts[k % 3]
+        if layout == "string":
+            cfg["chat_template"] = source
+        elif layout == "list":
+            cfg["chat_template"] = [{"name": "default", "template": source}]
+        else:
+            (folder / "chat_template.jinja").write_text(source, encoding="utf-8")
+        (folder / "tokenizer_config.json").write_text(json.dumps(cfg), encoding="utf-8")
+        hf = transformers.AutoTokenizer.from_pretrained(str(folder))
+        template = get_template(str(folder))
+        for conv in (*CONVS, no_system):
+            try:
+                want = hf.apply_chat_template(conv.to_dicts(), tokenize=False, **DATED)
+            except Exception as e:
+                with pytest.raises(Exception) as got:
+                    template.render(conv)
+                assert str(e) in str(got.value), f.name
+                refused += 1
+            else:
+                assert template.render(conv) == want, f"{f.name} ({layout})"
+                rendered += 1
+    assert len(files) >= 37 and rendered + refused == 3 * len(files)
+    assert rendered > 2 * len(files) and refused > 0

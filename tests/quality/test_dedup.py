@@ -159,3 +159,15 @@ def test_idempotent(tmp_path_factory, keys_writer, picks, edits):
     keep = [i for i in range(len(texts)) if i not in gone]
     files2 = keys_writer(tmp / "k2", [texts[i] for i in keep], ids=keep)
     assert find_duplicates(files2, cfg, tmp / "w").num_rows == 0
+
+
+def test_work_folder_with_a_quote_in_its_name(tmp_path, keys_writer):
+    from forge.config.quality import SplitConfig
+    from forge.data.split import assign_splits
+
+    folder = tmp_path / "John's data"
+    files = keys_writer(folder / "k", ["same words here", "same words here", "other"])
+    r = find_duplicates(files, DedupConfig(), folder / "w")
+    assert r.column("row_id").to_pylist() == [1]
+    s = assign_splits(files, r, SplitConfig(validation=0.5), 0, folder / "w")
+    assert s.num_rows == 2

@@ -240,6 +240,13 @@ def test_inspect_cli(forge_cli, tmp_path):
     assert (tmp_path / "rep" / "report.html").is_file()
     res = forge_cli("inspect", str(tmp_path / "missing.jsonl"))
     assert res.code == 1 and "no such file" in res.stderr
+    (tmp_path / "empty").mkdir()
+    res = forge_cli("inspect", str(tmp_path / "empty"))
+    assert (
+        res.code == 1
+        and "no data files in this folder" in res.stderr
+        and "Traceback" not in res.stderr
+    )
 
 
 def _chromium() -> str | None:
@@ -251,9 +258,14 @@ def test_html_renders_in_headless_chromium(tmp_path):
     r = build_report(make_dataset(tmp_path / "ds"))
     _, html = write_report(r, tmp_path / "out")
     base = [
-        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-    ]  # fmt: skip
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run(
         [*base, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
     ).stdout
@@ -262,6 +274,71 @@ def test_html_renders_in_headless_chromium(tmp_path):
     assert 'class="chart composition"' in dom and 'data-chart="language mix"' in dom
     assert dom.count('class="bar"') > 20
     shot = tmp_path / "shot.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
-                   capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [*base, f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_manifest_leakage_and_sources_are_used(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    m = orjson.loads((root / "manifest.json").read_bytes())
+    m["global_step"] = {"leakage": {"exact_pairs": 0, "near_pairs": 0, "examples": [], "ok": True}}
+    m["sources"] = [
+        {
+            "path": "raw.jsonl",
+            "format": "alpaca",
+            "confidence": 1.0,
+            "files": [{"path": "raw.jsonl", "encoding": "utf-8"}],
+        }
+    ]
+    m["repairs"] = {"encoding_repaired": 4}
+    (root / "manifest.json").write_bytes(orjson.dumps(m))
+    r = build_report(root)
+    assert r["leakage"]["by"] == "forge prepare" and r["leakage"]["ok"]
+    assert r["sources"] == [
+        {"path": "raw.jsonl", "format": "alpaca", "confidence": 1.0, "encoding": "utf-8"}
+    ]
+    assert r["encoding"]["repaired"] == 4 and r["input_rows"] == 14
+
+
+def test_packed_dataset_report(tmp_path):
+    from forge.data.pack import pack_table
+
+    root = make_dataset(tmp_path / "ds")
+    t = pq.read_table(root / "train.parquet")
+    pq.write_table(pack_table(t, 32), root / "train.parquet")
+    r = build_report(root)
+    train = r["splits"]["train"]
+    assert train["documents"] == 5 and train["rows"] < 5
+    assert train["tokens_total"] == sum(len(x) for x in t.column("input_ids").to_pylist())
+    assert 0.5 < train["fill_rate"] <= 1.0
+
+
+def test_fields_missing_only_where_the_field_exists(tmp_path):
+    a = tmp_path / "a.jsonl"
+    b = tmp_path / "b.jsonl"
+    a.write_text('{"instruction": "x", "output": "y"}\n{"instruction": "z", "output": "w"}\n')
+    b.write_text('{"text": "one document"}\n{"text": "another document"}\n{"text": null}\n')
+    r = inspect_paths([a, b])
+    assert r["fields"]["instruction"]["missing"] == 0 and r["fields"]["instruction"]["rows"] == 2
+    assert r["fields"]["text"]["rows"] == 3 and r["fields"]["text"]["missing"] == 1
+
+
+def test_large_dataset_is_sampled_for_text_but_exact_for_tokens(tmp_path, monkeypatch):
+    from forge.data.report import splitscan
+
+    monkeypatch.setattr(splitscan, "TEXT_ROWS", 3)
+    monkeypatch.setattr(splitscan, "_BATCH", 2)  # several batches per file
+    r = build_report(make_dataset(tmp_path / "ds"))
+    assert r["text_rows_measured"] == 2  # every 3rd of 8 rows
+    assert sum(r["languages"].values()) == 2
+    assert r["splits"]["train"]["rows"] == 5 and r["splits"]["train"]["tokens"]["count"] == 5
+    full = build_report(make_dataset(tmp_path / "ds2"))
+    for s in ("train", "validation", "test"):
+        assert r["splits"][s]["tokens_total"] == full["splits"][s]["tokens_total"]
+        assert r["splits"][s]["trainable_total"] == full["splits"][s]["trainable_total"]
+    # the kept row of the largest duplicate cluster still shows its text
+    assert "capital of France" in r["duplicates"]["clusters"][0]["kept"]["text"]

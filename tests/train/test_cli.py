@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import yaml
 from tests.train.conftest import tiny_config
@@ -98,3 +100,62 @@ def test_tokenizer_train_command(forge_cli, stdlib_corpus, tmp_path):
     r = forge_cli("--config", cfg, "train", "--tokenizer", str(out), "--run-name", "bpe", "--json")
     assert r.code == 0, r
     assert orjson.loads(r.stdout)["last_val"]["bits_per_byte"] > 0
+
+
+def test_generate_trace_finds_the_nearest_indexed_chunks(forge_cli, stdlib_corpus, tmp_path):
+    pytest = __import__("pytest")
+    index = pytest.importorskip("forge.index")
+    from forge.config.index import IndexConfig
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "code.md").write_text("# Python code\n\ndef f(x):\n    return x + 1\n")
+    (docs / "cats.md").write_text("# Cats\n\nCats sleep most of the day on warm sofas.\n")
+    db = tmp_path / ".forge" / "index.db"
+    db.parent.mkdir()
+    with index.Index(db, config=IndexConfig(path=str(db))) as idx:
+        idx.update([docs])
+    data = yaml.safe_load(Path(_yaml(tmp_path, stdlib_corpus, max_steps=2)).read_text())
+    data["index"] = {"path": str(db)}
+    cfg = tmp_path / "forge.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    assert forge_cli("--config", str(cfg), "train", "--run-name", "a").code == 0
+    r = forge_cli("--config", str(cfg), "generate", "a", "--prompt", "def f(x):\n    return",
+                  "--max-new-tokens", "5", "--trace", "1", "--json")  # fmt: skip
+    assert r.code == 0, r
+    trace = orjson.loads(r.stdout)["trace"]
+    assert len(trace) == 1 and trace[0]["path"].endswith("code.md")
+
+
+def test_generate_trace_without_an_index_is_a_user_error(forge_cli, stdlib_corpus, tmp_path):
+    cfg = _yaml(tmp_path, stdlib_corpus, max_steps=2)
+    assert forge_cli("--config", cfg, "train", "--run-name", "a").code == 0
+    r = forge_cli("--config", cfg, "--set", f"index.path={tmp_path / 'none.db'}", "generate",
+                  "a", "--trace", "3")  # fmt: skip
+    assert r.code == 1 and "needs an index" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_on_prepared_token_shards(forge_cli, stdlib_corpus, tmp_path):
+    """A dataset folder in the `forge prepare` layout: tokens/<split>/ + tokenizer/."""
+    import numpy as np
+
+    from forge.train.data import write_shards
+    from forge.train.tokenizer import encode_text, eot_id, save_tokenizer, train_bpe
+
+    tok = train_bpe([str(stdlib_corpus)], vocab_size=300)
+    ids = np.asarray(encode_text(tok, stdlib_corpus.read_text(encoding="utf-8")))
+    ds = tmp_path / "data" / "stdlib"
+    cut = len(ids) * 9 // 10
+    write_shards(ids[:cut], ds / "tokens" / "train", 300, eot_id(tok))
+    write_shards(ids[cut:], ds / "tokens" / "validation", 300, eot_id(tok))
+    save_tokenizer(tok, ds / "tokenizer" / "tokenizer.json")
+
+    cfg = _yaml(tmp_path, ds, max_steps=4, eval_interval=2)
+    r = forge_cli("--config", cfg, "train", "--run-name", "p", "--json")
+    assert r.code == 0, r
+    res = orjson.loads(r.stdout)
+    assert "bits_per_char" not in res["last_val"]  # BPE: bits per byte only
+    # bytes per token of a BPE on code is well above 1
+    assert res["last_val"]["bits_per_byte"] < res["last_val"]["loss"] / 0.6931471805599453
+    run_tok = (tmp_path / "runs" / "p" / "tokenizer.json").read_text()
+    assert run_tok == (ds / "tokenizer" / "tokenizer.json").read_text()

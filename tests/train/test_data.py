@@ -48,12 +48,18 @@ def test_batches_are_a_pure_function_of_step(tmp_path):
     assert x1.shape == (4, 16) and y1.dtype == x1.dtype
 
 
-def test_ranks_split_the_global_batch(tmp_path):
+def test_ranks_and_micro_batches_split_the_global_batch(tmp_path):
     data = _data(tmp_path)
     full, _ = data.batch("train", 3, 5, 8, 16)
     r0, _ = data.batch("train", 3, 5, 4, 16, rank=0, world=2)
     r1, _ = data.batch("train", 3, 5, 4, 16, rank=1, world=2)
     assert np.array_equal(np.concatenate([r0, r1]), full)
+    parts = [
+        data.batch("train", 3, 5, 2, 16, micro=m, rank=r, world=2, accum=2)[0]
+        for m in range(2)
+        for r in range(2)
+    ]
+    assert np.array_equal(np.concatenate(parts), full)
 
 
 def test_multi_shard_windows_stay_inside_shards(tmp_path):

@@ -30,4 +30,7 @@ def test_schedules_stay_within_bounds(step, max_lr, frac, warmup, total):
     min_lr = max_lr * frac
     for f in (cosine, linear, constant):
         lr = f(step, max_lr, min_lr, warmup, total)
-        assert 0 < lr <= max_lr * (1 + 1e-12) or (lr == min_lr == 0)
+        assert 0 < lr <= max_lr * (1 + 1e-12) if step < warmup else lr >= min_lr * (1 - 1e-9)
+        assert lr <= max_lr * (1 + 1e-12)
+        if step >= max(total, warmup) and f is not constant:
+            assert math.isclose(lr, min_lr, rel_tol=1e-9, abs_tol=1e-12 * max_lr)

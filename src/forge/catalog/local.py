@@ -41,11 +41,16 @@ def _first(cfg: dict[str, Any], names: Iterable[str]) -> Any:
     return None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A model folder's JSON file (config.json, tokenizer_config.json, ...) as a dict."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ForgeError(f"{path}: cannot read ({e})", "check the file's permissions") from e
+    except UnicodeDecodeError as e:
+        raise ForgeError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", "fix or re-download the file"
+        ) from None
+    except OSError as e:
+        raise ForgeError(f"{path}: cannot read ({e.strerror or e})", "check the file") from None
     except json.JSONDecodeError as e:
         raise ForgeError(
             f"{path}:{e.lineno}: invalid JSON: {e.msg}", "fix or re-download the file"
@@ -55,7 +60,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _token_text(value: Any) -> str | None:
+def token_text(value: Any) -> str | None:
     """tokenizer_config.json stores a token as a string or as {"content": ...}."""
     if isinstance(value, str):
         return value
@@ -67,7 +72,7 @@ def _token_text(value: Any) -> str | None:
 def special_tokens_of(tok_cfg: dict[str, Any]) -> dict[str, str]:
     out = {}
     for role in ("bos", "eos", "pad", "unk"):
-        text = _token_text(tok_cfg.get(f"{role}_token"))
+        text = token_text(tok_cfg.get(f"{role}_token"))
         if text:
             out[role] = text
     return out
@@ -85,8 +90,8 @@ def spec_from_folder(folder: Path, catalog: Iterable[ModelSpec]) -> ModelSpec:
             f"{folder}: not a model folder (no config.json or tokenizer_config.json)",
             "point at the folder that holds the model's config.json",
         )
-    cfg = _read_json(cfg_path) if cfg_path.is_file() else {}
-    tok = _read_json(tok_path) if tok_path.is_file() else {}
+    cfg = read_json_object(cfg_path) if cfg_path.is_file() else {}
+    tok = read_json_object(tok_path) if tok_path.is_file() else {}
     cfg = {**cfg, **(cfg.get("text_config") or {})}  # image-text models nest the LM's config
 
     shape = {k: _first(cfg, names) for k, names in _KEYS.items()}

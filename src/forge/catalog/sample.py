@@ -13,6 +13,7 @@ import csv
 import glob
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,33 +48,38 @@ class DataSample:
         return asdict(self)
 
 
-def expand_paths(paths: list[str]) -> list[Path]:
-    """Files named directly, found under folders (recursively, known extensions), or globbed."""
+def expand_paths(
+    paths: list[str],
+    known: Callable[[Path], bool] | None = None,
+    label: str = "--data ",
+    hint: str = "give files or a glob",
+) -> list[Path]:
+    """Files named directly, found under folders (recursively, those `known` accepts: by default
+    the extensions plan samples), or matched by globs, in a stable order. `label` prefixes the
+    path in errors (the option it came from)."""
+    if known is None:
+        known = _sampled
     out: list[Path] = []
     for p in paths:
-        if any(ch in p for ch in "*?["):
-            hits = sorted(Path(x) for x in glob.glob(p, recursive=True))
-            if not hits:
-                raise ForgeError(f"--data {p}: the pattern matches no file", "check the glob")
-            out += [h for h in hits if h.is_file()]
-            continue
-        path = Path(p).expanduser()
-        if path.is_dir():
-            found = sorted(
-                f
-                for f in path.rglob("*")
-                if f.is_file() and f.suffix.lower() in RECORD_EXTS | TEXT_EXTS
-            )
-            if not found:
-                raise ForgeError(
-                    f"--data {p}: no data files in this folder", "give files or a glob"
-                )
-            out += found
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise ForgeError(f"--data {p}: no such file or folder", "check the path")
+        globbed = any(ch in p for ch in "*?[")
+        hits = sorted(glob.glob(p, recursive=True)) if globbed else [p]
+        if not hits:
+            raise ForgeError(f"{label}{p}: the pattern matches no file", "check the glob")
+        for h in (Path(x).expanduser() for x in hits):
+            if h.is_dir():
+                found = sorted(f for f in h.rglob("*") if f.is_file() and known(f))
+                if not found and not globbed:
+                    raise ForgeError(f"{label}{p}: no data files in this folder", hint)
+                out += found
+            elif h.is_file():
+                out.append(h)
+            else:
+                raise ForgeError(f"{label}{p}: no such file or folder", "check the path")
     return out
+
+
+def _sampled(f: Path) -> bool:
+    return f.suffix.lower() in RECORD_EXTS | TEXT_EXTS
 
 
 def guess_format(rec: Any) -> str:
@@ -209,9 +215,9 @@ def sample_data(paths: list[str], max_rows: int = 2000, tokenizer: str | None = 
     count_tokens = None
     method = f"estimate (~{BYTES_PER_TOKEN:g} bytes per token)"
     if tokenizer:
-        from tokenizers import Tokenizer
+        from forge.chat.tokenizer import read_tokenizer
 
-        tok = Tokenizer.from_file(str(tokenizer))
+        tok = read_tokenizer(tokenizer)[0]
 
         def count_tokens(texts: list[str]) -> list[int]:
             return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]

@@ -60,11 +60,6 @@ class ModelSpec:
     def attn_head_dim(self) -> int:
         return self.head_dim or self.hidden_size // max(self.n_heads, 1)
 
-    @property
-    def params_b(self) -> float:
-        """Parameters in billions, for people."""
-        return self.params / 1e9
-
     def __hash__(self) -> int:  # dicts are not hashable; the id (+ how it was found) is enough
         return hash((self.id, self.path, self.quantization, self.requested))
 

@@ -8,12 +8,13 @@ from typing import Any
 from forge.chat import builtin
 from forge.chat.battery import cases, outcome
 from forge.chat.spans import MaskError, SpanFinder
-from forge.chat.template import ChatTemplate, builtin_template, template_inputs
+from forge.chat.template import ChatTemplate, builtin_template
 from forge.chat.tokenizer import ChatTokenizer
 
 
 def _family_builtin(t: ChatTemplate, cfg: Any) -> ChatTemplate | None:
-    """forge's built-in for the model, to compare a model folder's own template with."""
+    """forge's built-in to compare a model folder's own template with: the configured family,
+    the catalog's, else the built-in that renders a sample of the battery identically."""
     if t.source != "model-folder":
         return None
     if cfg is not None and cfg.family in builtin.FAMILIES:
@@ -21,10 +22,18 @@ def _family_builtin(t: ChatTemplate, cfg: Any) -> ChatTemplate | None:
     try:
         from forge import catalog
 
-        spec = catalog.find(cfg.name)  # type: ignore[attr-defined]
-    except Exception:
-        return None
-    return builtin_template(spec.template) if spec.template in builtin.FAMILIES else None
+        spec = catalog.find(cfg.name)  # type: ignore[union-attr]
+        if spec.template in builtin.FAMILIES:
+            return builtin_template(spec.template)
+    except Exception:  # the catalog cannot place it: look for a built-in that renders alike
+        pass
+    sample = cases()[::9]
+    for name in builtin.FAMILIES:
+        cand = builtin_template(name)
+        specials = {**cand.special_tokens, **t.special_tokens}
+        if all(outcome(t, c, **specials) == outcome(cand, c, **specials) for c in sample):
+            return cand
+    return None
 
 
 def run_check(t: ChatTemplate, tok: ChatTokenizer | None, cfg: Any = None) -> dict[str, Any]:
@@ -40,7 +49,7 @@ def run_check(t: ChatTemplate, tok: ChatTokenizer | None, cfg: Any = None) -> di
             refusals[text] += 1
             continue
         rendered += 1
-        msgs = template_inputs(case.messages)
+        msgs = t.inputs(case.messages)
         want = [
             i
             for i, m in enumerate(msgs)

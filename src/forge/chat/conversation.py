@@ -24,8 +24,13 @@ class Message:
     """Reasoning text kept apart from the answer (templates that render `<think>`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The message as a chat-template input (only the keys that are set)."""
-        d: dict[str, Any] = {"role": self.role, "content": self.content}
+        """The message as a chat-template input (only the keys that are set).
+
+        A tool-call turn without text has content None, as chat APIs write it: templates such as
+        DeepSeek's test `content is none` to render the calls, and would drop them on "".
+        """
+        content = None if self.tool_calls and not self.content else self.content
+        d: dict[str, Any] = {"role": self.role, "content": content}
         if self.name is not None:
             d["name"] = self.name
         if self.tool_calls is not None:
@@ -38,9 +43,10 @@ class Message:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:
+        # content is always a str here (None reads as ""); to_dict gives None back where it counts
         return cls(
             role=d["role"],
-            content=d.get("content") if d.get("content") is not None else "",
+            content=d.get("content") or "",
             name=d.get("name"),
             tool_calls=d.get("tool_calls"),
             tool_call_id=d.get("tool_call_id"),

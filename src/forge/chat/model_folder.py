@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-import orjson
-
+from forge.catalog.local import read_json_object, token_text
 from forge.chat.template import ChatTemplate
 from forge.errors import ForgeError
 
@@ -44,33 +42,15 @@ KNOWN_END_OF_TURN = (
 )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as e:
-        raise ForgeError(f"cannot read {path}: {e}", "check that the file is valid JSON") from None
-    if not isinstance(data, dict):
-        raise ForgeError(f"{path}: expected a JSON object", "check the model folder")
-    return data
-
-
-def _token_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        return value["content"]
-    return None
-
-
 def folder_special_tokens(folder: Path) -> dict[str, str]:
     """bos_token, eos_token, ... as transformers passes them to templates."""
     tokens: dict[str, str] = {}
     for name in ("special_tokens_map.json", "tokenizer_config.json"):
         path = folder / name
         if path.is_file():
-            data = _read_json(path)
+            data = read_json_object(path)
             for key in SPECIAL_KEYS:
-                text = _token_text(data.get(key))
+                text = token_text(data.get(key))
                 if text is not None:
                     tokens[key] = text
     return tokens
@@ -81,7 +61,7 @@ def folder_templates(folder: Path) -> dict[str, str]:
     named: dict[str, str] = {}
     cfg_path = folder / "tokenizer_config.json"
     if cfg_path.is_file():
-        raw = _read_json(cfg_path).get("chat_template")
+        raw = read_json_object(cfg_path).get("chat_template")
         if isinstance(raw, str):
             named["default"] = raw
         elif isinstance(raw, list):

@@ -23,14 +23,8 @@ def _folder(cfg: ModelConfig) -> Path | None:
 
 def _catalog_template(name: str) -> tuple[str | None, str]:
     """(template name or None, the model id the catalog knows it by)."""
-    from forge import catalog
+    from forge.catalog import find
 
-    find = getattr(catalog, "find", None)
-    if find is None:  # catalog not installed in this build: say so instead of guessing
-        raise ForgeError(
-            f"cannot look up a chat template for model {name!r}: the model catalog is unavailable",
-            f"set model.chat_template to one of: {', '.join(builtin.names())}",
-        )
     spec = find(name)
     return spec.template, spec.id
 
@@ -47,17 +41,33 @@ def resolve_template(model_cfg: ModelConfig) -> ChatTemplate:
             return own
     if model_cfg.family and model_cfg.family in builtin.FAMILIES:
         return get_template(model_cfg.family, when)
-    if model_cfg.name and folder is None:
-        template, model_id = _catalog_template(model_cfg.name)
+    name = str(folder) if folder is not None else model_cfg.name
+    if name:
+        try:
+            template, model_id = _catalog_template(name)
+        except ForgeError as e:
+            if folder is None:
+                raise
+            # a folder the catalog cannot place: say what is missing, not what the catalog says
+            raise ForgeError(
+                f"cannot choose a chat template: model folder {folder} has none and the catalog "
+                f"does not know the model ({e.message})",
+                f"set model.chat_template to one of: {', '.join(builtin.names())}, a .jinja path, or inline Jinja",
+            ) from None
         if template is not None:
             return get_template(template, when)
+        if folder is not None:
+            raise ForgeError(
+                f"cannot choose a chat template: model folder {folder} has none, and the catalog "
+                f"has none for it ({model_id})",
+                f"set model.chat_template to one of: {', '.join(builtin.names())}, a .jinja path, or inline Jinja",
+            )
         raise ForgeError(
             f"model {model_id} has no chat template (a base model)",
             "set model.chat_template to train it on conversations: "
             f"{', '.join(builtin.names())}; or prepare plain text instead",
         )
-    where = f"model folder {folder} has no chat template" if folder else "no model is named"
     raise ForgeError(
-        f"cannot choose a chat template: {where} and model.chat_template is empty",
-        f"set model.chat_template to one of: {', '.join(builtin.names())}, a .jinja path, or inline Jinja",
+        "cannot choose a chat template: no model is named and model.chat_template is empty",
+        f"set model.name, or model.chat_template to one of: {', '.join(builtin.names())}",
     )

@@ -5,10 +5,10 @@ index, and the conversation is rendered once. Removing the markers gives the tex
 positions give where each message's content landed, whatever the template put around it or
 where it moved it (a system prompt folded into a user turn, say).
 
-Templates change content: `trim` and `.strip()` are handled by putting the content's leading and
-trailing whitespace *outside* the index markers, behind guard characters that Python counts as
-whitespace and JSON leaves alone (U+2028, U+2029): a template that strips, strips them with the whitespace; one that does
-not keeps them, and the span grows to cover the whitespace it kept. Templates that cut content
+Templates change content: `trim` and `.strip()` are handled by putting the content's leading
+and trailing whitespace *outside* the index markers, behind guard characters that Python counts
+as whitespace and JSON leaves alone (U+2028, U+2029): a template that strips, strips them with
+the whitespace; one that does not keeps them, and the span grows to cover the whitespace it kept. Templates that cut content
 (reasoning before </think>) drop the start marker; the span then starts after the assistant
 header, which is also where a reply's template-made text (a <think> block, a tool call) begins.
 An assistant span ends after the first end-of-turn string (eos, <|im_end|>, ...) that follows
@@ -21,28 +21,37 @@ to look at content in a way markers change. A mismatch is never silent: the row 
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from forge.chat.jinja_env import compile_template
+from forge.chat.markers import (
+    GUARDS,
+    MAX_MESSAGES,
+    MODES,
+    SEP,
+    UNGUARDED,
+    MaskError,
+    has_marker_chars,
+    mark,
+    parse,
+    split_ws,
+)
 from forge.chat.template import ChatTemplate
 
-OPEN = "\ue000"
-CLOSE = "\ue001"
-WS_OPEN = "\u2028"
-WS_CLOSE = "\u2029"
-_ID0 = 0xF0000  # supplementary private-use plane A: one character per message index
-# a single character class scans fast; the index character after OPEN/CLOSE is read directly
-_MARK_START = re.compile("[\ue000\ue001\u2028\u2029]")
-_MARKER_CHARS = re.compile("[\ue000-\ue003\u2028\u2029\U000f0000-\U000ffffd]")
+# how templates open a tool call they write without a reply header (Mistral, Falcon3, ...)
+TOOL_CALL_OPENERS = (
+    "[TOOL_CALLS]",
+    "<tool_call>",
+    "<|python_tag|>",
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁call▁begin｜>",
+    "<function",
+)
 _PROBE_USER = "\ue002"
 _PROBE_ASSISTANT = "\ue003"
-
-
-class MaskError(Exception):
-    """The marked render differs from the plain one: spans cannot be trusted for this row."""
 
 
 @dataclass(slots=True)
@@ -50,87 +59,6 @@ class MessageSpan:
     index: int
     start: int
     end: int
-
-
-def _split_ws(text: str) -> tuple[str, str, str]:
-    core = text.strip()
-    if not core:
-        return text, "", ""
-    lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()) :]
-    return lead, core, trail
-
-
-MODES = ("guarded", "bare", "inside")
-
-
-def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = False) -> list[dict]:
-    """Copies of the messages with every non-empty string content wrapped in markers.
-
-    `guarded`: edge whitespace outside the index markers, behind guards (the default: exact);
-    `bare`: edge whitespace outside, no guards (for templates stripping only some characters,
-    e.g. `lstrip('\\n')`); `inside`: everything inside the markers. `same_user_ids` gives equal
-    user messages the same markers, for templates that compare whole messages."""
-    out = []
-    for i, m in enumerate(messages):
-        c = m.get("content")
-        if isinstance(c, str) and c:
-            j = i
-            if same_user_ids and m.get("role") == "user":
-                j = next(k for k, other in enumerate(messages) if other == m)
-            tag = chr(_ID0 + j)
-            lead, core, trail = _split_ws(c) if mode != "inside" else ("", c, "")
-            body = OPEN + tag + core + CLOSE + tag
-            if mode == "guarded":
-                body = (WS_OPEN + lead if lead else "") + body + (trail + WS_CLOSE if trail else "")
-            else:
-                body = lead + body + trail
-            m = dict(m)
-            m["content"] = body
-        out.append(m)
-    return out
-
-
-def has_marker_chars(messages: list[dict]) -> bool:
-    for m in messages:
-        c = m.get("content")
-        if isinstance(c, str) and _MARKER_CHARS.search(c):
-            return True
-    return False
-
-
-def parse(rendered: str) -> tuple[str, dict[int, list[int]], list[int]]:
-    """Strip the markers. Returns the text, {message index: [open, close]} positions in the
-    text (-1 where missing, -2 where seen twice; key -1 holds where whitespace guards
-    survived), and the sorted positions of every index marker."""
-    pos: dict[int, list[int]] = {-1: []}
-    every: list[int] = []
-    pieces = []
-    removed = last = 0
-    size = len(rendered)
-    for m in _MARK_START.finditer(rendered):
-        a = m.start()
-        pieces.append(rendered[last:a])
-        at = a - removed
-        ch = rendered[a]
-        if ch in (WS_OPEN, WS_CLOSE):
-            pos[-1].append(at)
-            width = 1
-        else:
-            idx = ord(rendered[a + 1]) - _ID0 if a + 1 < size else -1
-            if not 0 <= idx < 0xFFFE:
-                raise MaskError("the template cut a content marker apart")
-            slot = pos.setdefault(idx, [-1, -1])
-            k = 0 if ch == OPEN else 1
-            slot[k] = at if slot[k] == -1 else -2
-            every.append(at)
-            width = 2
-        removed += width
-        last = a + width
-    if not pieces:
-        return rendered, pos, every
-    pieces.append(rendered[last:])
-    return "".join(pieces), pos, every
 
 
 class SpanFinder:
@@ -217,14 +145,19 @@ class SpanFinder:
         Raises the template's own error for a conversation it refuses, MaskError when the
         markers changed the output."""
         t = self.template
-        if has_marker_chars(messages):
+        if len(messages) > MAX_MESSAGES or has_marker_chars(messages):
             text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             return text, {}, []
         check = self.needs_check(messages, tools)
         plain = None
-        for mode in MODES:
+        # fallbacks for templates that strip only some characters, and for templates that
+        # compare whole messages (equal user messages then share their markers)
+        attempts = [(mode, self.identity) for mode in MODES]
+        if not self.identity:
+            attempts.append(("guarded", True))
+        for mode, same_ids in attempts:
             rendered = t.render_dicts(
-                mark(messages, mode, self.identity), add_generation_prompt, tools, **self.extra
+                mark(messages, mode, same_ids), add_generation_prompt, tools, **self.extra
             )
             text, pos, every = parse(rendered)
             if not check:
@@ -233,11 +166,61 @@ class SpanFinder:
                 plain = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             if text == plain:
                 if mode != "guarded":
-                    pos[-1] = []  # no guards: edge whitespace is matched by text (see spans)
-                    pos[-2] = [1]
+                    pos[GUARDS] = []
+                    pos[UNGUARDED] = []
                 return text, pos, every
         raise MaskError(
             "the template renders this conversation differently once contents are marked"
+        )
+
+    def render_many(self, items: list[tuple[list[dict], Any]]) -> list:
+        """`render` for many conversations: per item (text, positions, every) or the exception.
+
+        forge's own templates render a whole batch of conversations in one call (a wrapper
+        that calls the template as a macro per conversation), which saves most of Jinja's
+        per-render cost; rows that need a check render one by one."""
+        out: list = [None] * len(items)
+        batch: list[int] = []
+        for k, (msgs, tools) in enumerate(items):
+            if (
+                self.batched is not None
+                and len(msgs) <= MAX_MESSAGES
+                and not has_marker_chars(msgs)
+                and not self.needs_check(msgs, tools)
+            ):
+                batch.append(k)
+            else:
+                out[k] = self._one(msgs, tools)
+        if batch:
+            marked = [(mark(items[k][0], "guarded", self.identity), items[k][1]) for k in batch]
+            try:
+                ctx = self.template.context(False, None, self.extra)
+                del ctx["tools"]
+                pieces = self.batched.render(batch=marked, **ctx).split(SEP)
+            except Exception:
+                pieces = None  # some row fails: render one by one to attribute the error
+            if pieces is None or len(pieces) != len(batch) + 1:
+                for k in batch:
+                    out[k] = self._one(*items[k])
+            else:
+                for k, piece in zip(batch, pieces, strict=False):
+                    out[k] = parse(piece)
+        return out
+
+    def _one(self, msgs: list[dict], tools: Any):
+        try:
+            return self.render(msgs, tools=tools)
+        except Exception as e:  # the template's own refusal, reported per row
+            return e
+
+    @cached_property
+    def batched(self):
+        if self.template.source != "builtin":
+            return None
+        return compile_template(
+            "{%- macro one(messages, tools) -%}" + self.template.source_text + "{%- endmacro -%}"
+            "{%- for item in batch -%}{{ one(item[0], item[1]) }}" + SEP + "{%- endfor -%}",
+            trusted=True,
         )
 
     def spans(
@@ -251,8 +234,8 @@ class SpanFinder:
         """Character spans of the trainable messages (indexes into `messages`) in `text`."""
         out: list[MessageSpan] = []
         header = self.header
-        guards = set(pos.get(-1, ()))
-        unguarded = -2 in pos
+        guards = set(pos.get(GUARDS, ()))
+        unguarded = UNGUARDED in pos
         cursor = 0
         n = len(text)
         for i in trainable:
@@ -265,7 +248,7 @@ class SpanFinder:
             content = m.get("content")
             lead = trail = ""
             if isinstance(content, str) and content:
-                lead, _, trail = _split_ws(content)
+                lead, _, trail = split_ws(content)
             if c >= 0:
                 # whitespace the template kept around the content (its guard survived) is part of it
                 end = (
@@ -293,15 +276,21 @@ class SpanFinder:
                     elif start < 0:
                         start = end  # the content's start was cut away and there is no header
                     end = self._close(text, end, hi)
-            elif assistant and header:
+            elif assistant:
                 # nothing of this message carries a marker (empty content, a bare tool call):
-                # find its turn between its neighbours' markers
+                # find its turn between its neighbours' markers, after the reply header or,
+                # for templates that write a bare tool call without one, at the call's opener
                 lo = max(cursor, _neighbour_end(pos, i))
                 hi = _neighbour_start(pos, i, len(messages), n)
-                h = text.find(header, lo, hi)
-                if h < 0:
+                h = text.find(header, lo, hi) if header else -1
+                starts = [(h, h + len(header))] if h >= 0 else []
+                if m.get("tool_calls"):
+                    starts += [
+                        (k, k) for k in (text.find(o, lo, hi) for o in TOOL_CALL_OPENERS) if k >= 0
+                    ]
+                if not starts:
                     continue
-                start = h + len(header)
+                start = min(starts)[1]
                 end = self._close(text, start, hi)
                 if end == start:
                     continue

@@ -8,6 +8,7 @@ model folder's own, the catalog's family) and never guesses.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,17 +31,31 @@ class TemplateRenderError(ForgeError):
     """The template refused a conversation (raise_exception) or failed on it."""
 
 
-def template_inputs(messages: Conversation | Sequence[Message | Mapping[str, Any]]) -> list[dict]:
-    """Messages as a template sees them under transformers: dicts, keys with value None dropped,
-    reasoning given under every name templates read it by."""
+# A template that tests a message's content against none (DeepSeek's tool-call turns) needs
+# content None where there is no text; every other one gets "" and so never fails on None.
+_TESTS_NONE_CONTENT = re.compile(r"\bcontent['\"]?\]?\s+is\s+(?:not\s+)?none")
+
+
+def template_inputs(
+    messages: Conversation | Sequence[Message | Mapping[str, Any]], none_content: bool = True
+) -> list[dict]:
+    """Messages as a template sees them under transformers: dicts, keys with value None dropped
+    (but content, which is None or "" as `none_content` says), reasoning given under every name
+    templates read it by."""
     if isinstance(messages, Conversation):
         messages = messages.messages
     out = []
     for m in messages:
-        d = m.to_dict() if isinstance(m, Message) else {k: v for k, v in m.items() if v is not None}
-        reasoning = next((d[k] for k in _REASONING_KEYS if d.get(k) is not None), None)
-        if reasoning is not None:
-            d = {"thinking": reasoning, **d, "reasoning_content": reasoning}
+        if isinstance(m, Message):
+            d = m.to_dict()
+        else:
+            d = {k: v for k, v in m.items() if v is not None or k == "content"}
+        if d.get("content", "") is None and not none_content:
+            d["content"] = ""
+        if "reasoning_content" in d or "thinking" in d or "reasoning" in d:
+            reasoning = next((d[k] for k in _REASONING_KEYS if d.get(k) is not None), None)
+            if reasoning is not None:
+                d = {"thinking": reasoning, **d, "reasoning_content": reasoning}
         out.append(d)
     return out
 
@@ -58,11 +73,15 @@ class ChatTemplate:
     """bos_token, eos_token, ... given to the template unless a render overrides them."""
     end_of_turn: tuple[str, ...] = ()
     template_date: date | None = None
-    """Pins `strftime_now` and `date_string` so date-dependent templates render reproducibly."""
+    """The date `strftime_now` and `date_string` give date-dependent templates; None: today."""
     family: builtin.Family | None = None
     path: str | None = None
 
     def __post_init__(self) -> None:
+        # Fixed once, so every render of one run prints the same date even across midnight.
+        self.date = self.template_date or date.today()
+        self.none_content = bool(_TESTS_NONE_CONTENT.search(self.source_text))
+        """Whether the template wants content None (not "") for a message without text."""
         self.hash = xxhash.xxh64_hexdigest(self.source_text.encode("utf-8"))
         try:
             self._compiled = compile_template(self.source_text, trusted=self.source == "builtin")
@@ -75,15 +94,18 @@ class ChatTemplate:
 
     def context(self, add_generation_prompt: bool, tools: Any, extra: dict[str, Any]) -> dict:
         ctx: dict[str, Any] = dict(self.special_tokens)
-        if self.template_date is not None:
-            d = self.template_date
-            ctx["strftime_now"] = lambda fmt: datetime(d.year, d.month, d.day).strftime(fmt)
-            ctx["date_string"] = d.strftime("%d %b %Y")
+        d = self.date
+        ctx["strftime_now"] = lambda fmt: datetime(d.year, d.month, d.day).strftime(fmt)
+        ctx["date_string"] = d.strftime("%d %b %Y")
         ctx.update(extra)
         ctx["tools"] = tools
         ctx.setdefault("documents", None)
         ctx["add_generation_prompt"] = add_generation_prompt
         return ctx
+
+    def inputs(self, messages: Conversation | Sequence[Message | Mapping[str, Any]]) -> list[dict]:
+        """The messages as this template wants them (see `template_inputs`)."""
+        return template_inputs(messages, self.none_content)
 
     def render_dicts(
         self,
@@ -106,7 +128,7 @@ class ChatTemplate:
         """The conversation as text. A template that refuses it raises TemplateRenderError."""
         if isinstance(messages, Conversation) and tools is None:
             tools = messages.tools
-        msgs = template_inputs(messages)
+        msgs = self.inputs(messages)
         if not msgs:
             raise TemplateRenderError(
                 "cannot render an empty conversation", "give at least one message"

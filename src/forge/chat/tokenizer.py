@@ -94,30 +94,36 @@ def _guess_specials(tok: Tokenizer) -> dict[str, str]:
     return out
 
 
+def read_tokenizer(spec: str | Path) -> tuple[Tokenizer, Path, bytes]:
+    """The `tokenizers.Tokenizer` in a tokenizer.json file or a folder holding one, with the
+    file's path and bytes; a ForgeError when there is none or it does not parse."""
+    path = Path(spec).expanduser()
+    file = path / "tokenizer.json" if path.is_dir() else path
+    if not file.is_file():
+        raise ForgeError(
+            f"no tokenizer at {spec}: expected a tokenizer.json file or a folder holding one",
+            "give a model folder or the tokenizer.json forge trained (model.tokenizer in forge.yaml)",
+        )
+    try:
+        data = file.read_bytes()
+        tok = Tokenizer.from_str(data.decode("utf-8"))
+    except OSError as e:
+        raise ForgeError(f"cannot read tokenizer {file}: {e.strerror}", "check the file") from None
+    except Exception as e:  # not UTF-8, or the Rust side's parse errors (plain Exceptions)
+        raise ForgeError(
+            f"cannot load tokenizer {file}: {e}", "check that it is a tokenizers JSON file"
+        ) from None
+    return tok, file, data
+
+
 def load_tokenizer(spec: str | Path, special_tokens: dict[str, str] | None = None) -> ChatTokenizer:
     """A model folder (tokenizer.json + tokenizer_config.json) or a tokenizer.json file.
 
     `special_tokens` ({"bos": "<s>", "eos": "</s>"} or {"bos_token": ...}) overrides what the
     files say, e.g. from forge.yaml's `model.special_tokens`.
     """
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        file = path / "tokenizer.json"
-        folder = path
-    else:
-        file, folder = path, path.parent
-    if not file.is_file():
-        raise ForgeError(
-            f"no tokenizer at {spec}: expected a tokenizer.json file or a folder holding one",
-            "give a model folder or the tokenizer.json forge trained (model.tokenizer in forge.yaml)",
-        )
-    data = file.read_bytes()
-    try:
-        tok = Tokenizer.from_str(data.decode("utf-8"))
-    except Exception as e:  # the Rust side reports parse errors as plain Exceptions
-        raise ForgeError(
-            f"cannot load tokenizer {file}: {e}", "check that it is a tokenizers JSON file"
-        ) from None
+    tok, file, data = read_tokenizer(spec)
+    folder = file.parent
     specials = _guess_specials(tok)
     specials.update(folder_special_tokens(folder))
     for key, value in (special_tokens or {}).items():

@@ -67,7 +67,8 @@ def load(command: str, required: bool = True):
     if not path.exists():
         if required:
             raise NoPlanError(str(path), command)
-        return validate(apply_overrides({}, STATE.sets), "--set")
+        origins: dict[tuple, str] = {}
+        return validate(apply_overrides({}, STATE.sets, origins=origins), "--set", "", origins)
     notices: list[str] = []
     cfg = load_config(path, STATE.sets, notices=notices)
     for n in notices:

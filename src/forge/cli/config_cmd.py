@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from forge.cli import common
+from forge.errors import file_errors
 
 config_app = typer.Typer(help="Check, show and migrate forge.yaml.", no_args_is_help=True)
 
@@ -101,8 +103,9 @@ def migrate_cmd(
     if dry_run:
         typer.echo(text, nl=False)
         return
-    shutil.copyfile(path, path.with_name(path.name + ".bak"))
-    path.write_text(text, encoding="utf-8")
+    with file_errors(path, "rewrite", "check the file and its folder are writable"):
+        shutil.copyfile(path, path.with_name(path.name + ".bak"))
+        path.write_text(text, encoding="utf-8")
     common.console.print(
         f"migrated {path} from version {old} to {CURRENT_VERSION} (old file kept as {path.name}.bak)"
     )
@@ -114,8 +117,8 @@ OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to 
 def _emit(text: str, output: str | None) -> None:
     """Print ``text``, or write it to ``output``."""
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        with file_errors(output, "write", "choose a writable file path in an existing folder"):
+            Path(output).write_text(text, encoding="utf-8")
         common.info(f"wrote {output}")
     else:
         typer.echo(text, nl=False)

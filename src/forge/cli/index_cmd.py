@@ -66,12 +66,16 @@ def index_cmd(
     if status and (watch or rebuild):
         raise ForgeError("--status changes nothing; it cannot go with --watch or --rebuild")
     cfg = _config(db)
+    from forge.index import Index
+
     if rebuild:
-        for suffix in ("", "-wal", "-shm"):
-            Path(cfg.path + suffix).unlink(missing_ok=True)
+        if not paths and Path(cfg.path).exists():  # the remembered sources, read before deleting
+            with Index(cfg.path, config=cfg) as old:
+                paths = old.sources()
         if not paths and not cfg.sources:
             raise ForgeError("--rebuild needs the paths to index", "forge index --rebuild PATH...")
-    from forge.index import Index
+        for suffix in ("", "-wal", "-shm"):
+            Path(cfg.path + suffix).unlink(missing_ok=True)
 
     with Index(cfg.path, config=cfg) as idx:
         if status:
@@ -241,3 +245,30 @@ def _marked(snippet: str) -> Text:
     for i, part in enumerate(snippet.replace("»", "«").split("«")):
         out.append(part, style="bold yellow" if i % 2 else None)
     return out
+
+
+def trace(text: str, k: int = 5, db: Path | None = None) -> list[dict]:
+    """The ``k`` indexed chunks nearest to ``text`` (``forge generate --trace``), as dicts."""
+    cfg = _config(db)
+    if not Path(cfg.path).exists():
+        raise ForgeError(
+            f"--trace needs an index of the training corpus; none at {cfg.path}",
+            "index the corpus first: forge index CORPUS_FOLDER (or set index.path)",
+        )
+    from forge.index import Index
+
+    with Index(cfg.path, config=cfg) as idx:
+        return [h.to_dict() for h in idx.nearest(text, k=k)]
+
+
+def print_trace(hits: list[dict]) -> None:
+    """Nearest training chunks under a generated sample: a score near 1.0 is near-verbatim."""
+    from rich.table import Table
+
+    table = Table(title="nearest indexed chunks (memorization check)")
+    for col in ("similarity", "where", "section", "text"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        where = f"{h['path']}:{h['start_line']}-{h['end_line']}"
+        table.add_row(f"{h['score']:.3f}", where, h["heading"], " ".join(h["text"].split())[:160])
+    common.console.print(table)

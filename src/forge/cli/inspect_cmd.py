@@ -43,7 +43,31 @@ def inspect_cmd(
 
     cfg = common.load("inspect", required=False)
     common.info(f"inspecting {', '.join(paths)}")
-    report = inspect_paths(paths, tokenizer=tokenizer, limit=limit, dedup=cfg.preprocessing.dedup)
+    dedup = cfg.preprocessing.dedup
+    if common.show_progress() and not json:
+        import time
+
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        columns = (
+            SpinnerColumn(),
+            TextColumn("read {task.completed:,} rows  {task.fields[rate]}"),
+            TimeElapsedColumn(),
+        )
+        t0 = time.perf_counter()
+        with Progress(*columns, console=common.err_console, transient=True) as bar:
+            task = bar.add_task("rows", total=None, rate="")
+
+            def advance(n: int) -> None:
+                done = bar.tasks[0].completed + n
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, advance=n, rate=f"{rate:,.0f} rows/s")
+
+            report = inspect_paths(
+                paths, tokenizer=tokenizer, limit=limit, dedup=dedup, on_rows=advance
+            )
+    else:
+        report = inspect_paths(paths, tokenizer=tokenizer, limit=limit, dedup=dedup)
     if out is not None:
         j, h = write_report(report, out)
         common.info(f"wrote {j} and {h}")

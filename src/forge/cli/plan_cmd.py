@@ -24,28 +24,27 @@ def register(app: typer.Typer) -> None:
 
 def _hardware_section(path: Path | None) -> dict | None:
     """`--hardware FILE`: a YAML file with a `hardware:` section (or just its keys)."""
-    from forge.config import apply_overrides
-    from forge.config.hardware import HardwareConfig
-    from forge.config.loader import format_validation_error, read_yaml
+    from forge.config import CURRENT_VERSION, ForgeConfig, apply_overrides, validate
+    from forge.config.loader import read_yaml
     from forge.errors import ConfigError
 
     section: dict = {}
     if path is not None:
         data, _ = read_yaml(path)
-        section = data.get("hardware", data) or {}
+        if "hardware" in data:
+            section = data["hardware"]
+        elif data.keys() & ForgeConfig.model_fields.keys():
+            raise ConfigError(
+                f"{path}: no `hardware:` section",
+                "add one (`forge doctor --json` shows its keys), or give a file of just those keys",
+            )
+        else:
+            section = data
     # FORGE_HARDWARE__* and --set hardware.*=... apply on top, as for every command.
-    section = apply_overrides({"hardware": section}, common.STATE.sets).get("hardware") or {}
+    section = apply_overrides({"hardware": section}, common.STATE.sets).get("hardware")
     if not section:
         return None
-    from pydantic import ValidationError
-
-    try:
-        HardwareConfig.model_validate(section)
-    except ValidationError as e:
-        raise ConfigError(
-            format_validation_error(e, str(path or "--set"), {}).replace(": ", ": hardware.", 1),
-            "see `forge config schema` for the hardware keys",
-        ) from None
+    validate({"version": CURRENT_VERSION, "hardware": section}, str(path or "--set"))
     return section
 
 
@@ -78,7 +77,9 @@ def plan_cmd(
     ] = 12.0,
     tokenizer: Annotated[
         Path | None,
-        typer.Option("--tokenizer", help="A tokenizer.json for exact token counts."),
+        typer.Option(
+            "--tokenizer", help="A tokenizer.json (or a model folder) for exact token counts."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write (default: --config).")
@@ -106,8 +107,6 @@ def plan_cmd(
             f"{out} already exists; forge plan does not overwrite it",
             "pass --force to replace it, or -o another.yaml",
         )
-    if tokenizer is not None and not tokenizer.is_file():
-        raise ForgeError(f"--tokenizer {tokenizer}: no such file", "give a tokenizer.json")
     data = list(data or [])
     if not data and out.exists():  # re-planning: the data the current plan names
         from forge.config import load_config

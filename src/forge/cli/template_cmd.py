@@ -27,8 +27,11 @@ def register(app: typer.Typer) -> None:
 
 def _template(model: str | None):
     """The template for --model (or forge.yaml's model section when --model is absent)."""
+    import difflib
+
     from forge.chat import builtin, get_template, resolve_template
     from forge.config.model import ModelConfig
+    from forge.errors import ForgeError
 
     if model is None:
         cfg = common.load("template", required=False).model
@@ -36,13 +39,24 @@ def _template(model: str | None):
     if model in builtin.FAMILIES or model.endswith(".jinja"):
         return get_template(model), ModelConfig(name=None)
     cfg = ModelConfig(name=model)
-    return resolve_template(cfg), cfg
+    try:
+        return resolve_template(cfg), cfg
+    except ForgeError as e:
+        close = difflib.get_close_matches(model, builtin.names(), n=3, cutoff=0.6)
+        if not close or Path(model).exists():
+            raise
+        raise ForgeError(
+            f"unknown chat template or model {model!r}",
+            f"did you mean the template {', '.join(close)}? ({e.hint or e.message})",
+        ) from None
 
 
 def _tokenizer(model_cfg, tokenizer: str | None):
     from forge.chat import load_tokenizer
 
-    for cand in (tokenizer, model_cfg.tokenizer, model_cfg.name):
+    if tokenizer:  # named on the command line: it must load
+        return load_tokenizer(tokenizer, model_cfg.special_tokens or None)
+    for cand in (model_cfg.tokenizer, model_cfg.name):
         if cand and (Path(cand).is_file() or (Path(cand) / "tokenizer.json").is_file()):
             return load_tokenizer(cand, model_cfg.special_tokens or None)
     return None
@@ -54,13 +68,18 @@ def list_cmd(json: common.JsonOpt = False) -> None:
 
     Example: forge template list --json
     """
+    from forge.catalog import all_models
     from forge.chat import builtin
 
+    from_catalog: dict[str, list[str]] = {}
+    for spec in all_models():
+        if spec.template:
+            from_catalog.setdefault(spec.template, []).append(spec.id)
     rows = [
         {
             "name": f.name,
             "description": f.description,
-            "models": list(f.models),
+            "models": list(dict.fromkeys([*from_catalog.get(f.name, []), *f.models])),
             "system": f.system,
             "tools": f.tools,
         }
@@ -90,9 +109,7 @@ def show_cmd(
 
     Example: forge template show llama-3.1
     """
-    from forge.chat import get_template
-
-    t = get_template(name)
+    t, _ = _template(name)
     info = {
         "name": t.name,
         "source": t.source,
@@ -122,14 +139,17 @@ SAMPLE = {
 }
 
 
-def _read_conversations(file: Path | None) -> list:
+def _read_conversations(file: Path | None, template=None) -> list:
     import orjson
 
     from forge.chat import Conversation
     from forge.errors import ForgeError
 
     if file is None:
-        return [Conversation.from_dict(SAMPLE)]
+        sample = Conversation.from_dict(SAMPLE)
+        if template is not None and template.family is not None and not template.family.system:
+            sample.messages = sample.messages[1:]  # this family has no system role
+        return [sample]
     try:
         data: Any = orjson.loads(file.read_bytes())
     except (OSError, orjson.JSONDecodeError) as e:
@@ -141,13 +161,32 @@ def _read_conversations(file: Path | None) -> list:
         data = [data]
     if isinstance(data, list) and data and isinstance(data[0], dict) and "role" in data[0]:
         data = [{"messages": data}]
-    try:
-        return [Conversation.from_dict(d) for d in data]
-    except (KeyError, TypeError, AttributeError) as e:
+    if not isinstance(data, list) or not data:
         raise ForgeError(
-            f"{file}: not a conversation ({e})",
-            "each conversation needs messages with role and content",
-        ) from None
+            f"{file}: no conversations in it",
+            'give {"messages": [...]}, a list of them, or a list of messages',
+        )
+    for i, d in enumerate(data, 1):
+        problem = _conversation_problem(d)
+        if problem:
+            raise ForgeError(
+                f"{file}: conversation {i}: {problem}",
+                'each conversation is {"messages": [{"role": ..., "content": ...}, ...]}',
+            )
+    return [Conversation.from_dict(d) for d in data]
+
+
+def _conversation_problem(d: Any) -> str | None:
+    """What is wrong with one conversation read from JSON, or None."""
+    msgs = d.get("messages") if isinstance(d, dict) else None
+    if not isinstance(msgs, list) or not msgs:
+        return "expected an object with a non-empty `messages` list"
+    for j, m in enumerate(msgs, 1):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            return f"message {j} has no `role` string"
+        if m.get("content") is not None and not isinstance(m["content"], str):
+            return f"message {j}: `content` must be a string or null"
+    return None
 
 
 @template_app.command("render")
@@ -172,20 +211,29 @@ def render_cmd(
 
     Example: forge template render --model Qwen/Qwen2.5-7B-Instruct --file conv.json
     """
-    from forge.chat.encode import trainable_indexes
+    from forge.chat.encode import check_policy, trainable_indexes
     from forge.chat.spans import SpanFinder
-    from forge.chat.template import template_inputs
+    from forge.errors import ForgeError
+
+    check_policy(policy)
 
     t, cfg = _template(model)
     tok = _tokenizer(cfg, tokenizer)
     specials = {**t.special_tokens, **(tok.special_tokens if tok else {})}
     finder = SpanFinder(t, **specials)
     results = []
-    for conv in _read_conversations(file):
-        msgs = template_inputs(conv)
-        text, pos, every = finder.render(
-            msgs, tools=conv.tools, add_generation_prompt=generation_prompt
-        )
+    for n, conv in enumerate(_read_conversations(file, t)):
+        msgs = t.inputs(conv)
+        try:
+            text, pos, every = finder.render(
+                msgs, tools=conv.tools, add_generation_prompt=generation_prompt
+            )
+        except Exception as e:  # the template's own refusal (raise_exception) or failure
+            where = f"{file}, conversation {n + 1}" if file else "the sample conversation"
+            raise ForgeError(
+                f"chat template {t.name} refuses {where}: {e}",
+                "check the roles and their order (`forge template show` prints the template)",
+            ) from None
         spans = finder.spans(msgs, text, pos, every, trainable_indexes(conv, policy)[0])
         row: dict[str, Any] = {"text": text, "spans": [[s.start, s.end] for s in spans]}
         if tok is not None:
@@ -216,6 +264,8 @@ def render_cmd(
             common.console.print(
                 f"[dim]{row['tokens']} tokens, {row['trained_tokens']} trained[/dim]"
             )
+    if tok is None:
+        common.info("[dim]no tokenizer found for token counts: pass --tokenizer PATH[/dim]")
 
 
 @template_app.command("check")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,8 @@ def train_cmd(
         log_interval=cfg.training.log_interval,
     )
     result = train(cfg, resume=resume, max_steps=max_steps if resume else None, console=reporter)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return
     if json:
         common.print_json(result.__dict__)
     else:
@@ -112,7 +115,10 @@ def runs_list(ctx: typer.Context, json: common.JsonOpt = False) -> None:
     if json:
         common.print_json(rows)
         return
-    table = Table("run", "status", "step", "best val loss", "tokens seen", "preset")
+    table = Table()
+    table.add_column("run", overflow="fold")  # whole names: they are what other commands take
+    for name in ("status", "step", "best val loss", "tokens seen", "preset"):
+        table.add_column(name)
     for r in rows:
         best = f"{r['best_val_loss']:.4f}" if r["best_val_loss"] is not None else "-"
         table.add_row(
@@ -238,6 +244,14 @@ def generate_cmd(
     top_p: Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible text.")] = None,
     checkpoint: CkptOpt = "best",
+    trace: Annotated[
+        int,
+        typer.Option(
+            "--trace",
+            min=0,
+            help="Show the N indexed corpus chunks nearest to the text (forge index).",
+        ),
+    ] = 0,
     json: common.JsonOpt = False,
 ) -> None:
     """Continue a prompt with a trained run, streaming the text as it is generated.
@@ -246,19 +260,28 @@ def generate_cmd(
     """
     import sys
 
+    from forge.cli import index_cmd
     from forge.train.api import stream_run
 
     pieces = stream_run(
         run, _output_dir(), prompt, max_new_tokens, temperature, top_k, top_p, seed, checkpoint
     )
     if json:
-        common.print_json({"prompt": prompt, "text": "".join(pieces)})
+        text = "".join(pieces)
+        out = {"prompt": prompt, "text": text}
+        if trace:
+            out["trace"] = index_cmd.trace(prompt + text, trace)
+        common.print_json(out)
         return
     sys.stdout.write(prompt)
+    written = []
     for piece in pieces:
+        written.append(piece)
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
+    if trace:
+        index_cmd.print_trace(index_cmd.trace(prompt + "".join(written), trace))
 
 
 @tokenizer_app.command("train")

@@ -41,12 +41,17 @@ class IndexConfig(Section):
         description="A section's next chunk repeats the previous chunk's last block when the "
         "block is at most this many tokens.",
     )
-    batch_size: int = Field(64, gt=0, description="Texts per forward pass of the embedder.")
-    embed_group: int = Field(
-        512,
+    batch_size: int = Field(
+        16,
         gt=0,
-        description="Chunks gathered across files before they are embedded together (larger "
-        "batches pad less; files are still committed one transaction each).",
+        description="Texts per forward pass of the embedder. Larger batches use the CPU a little "
+        "better (64 took about 20% less CPU time than 16 here) but hold much more memory.",
+    )
+    embed_group: int = Field(
+        2048,
+        gt=0,
+        description="Chunks gathered across files before they are embedded together, longest "
+        "first (larger groups pad less; files are still committed one transaction each).",
     )
     threads: int | None = Field(
         None, gt=0, description="Torch CPU threads for embedding; empty means every usable core."

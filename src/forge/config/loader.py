@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from forge.config.schema import CURRENT_VERSION, ForgeConfig
-from forge.errors import ConfigError
+from forge.errors import ConfigError, file_errors
 
 ENV_PREFIX = "FORGE_"
 
@@ -129,26 +129,56 @@ def _describe(error: Mapping[str, Any]) -> str:
     return msg
 
 
-def format_validation_error(err: ValidationError, source: str, lines: dict[tuple, int]) -> str:
-    """One line per problem: ``source:line: key.path: message``."""
+def format_validation_error(
+    err: ValidationError,
+    source: str,
+    lines: dict[tuple, int],
+    origins: Mapping[tuple, str] | None = None,
+) -> str:
+    """One line per problem: ``source:line: key.path: message``; a key an override set is
+    reported with that override (``--set training.lr=x``, ``environment FORGE_...``)."""
     out = []
     for e in err.errors():
         loc = tuple(e["loc"])
         keypath = ".".join(str(p) for p in loc) or "(top level)"
-        line = None
-        for n in range(len(loc), 0, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        where = f"{source}:{line}" if line else source
+        where = _where(loc, source, lines, origins or {})
         out.append(f"{where}: {keypath}: {_describe(e)}")
     return "\n".join(out)
+
+
+def _where(loc: tuple, source: str, lines: dict[tuple, int], origins: Mapping[tuple, str]) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            return origins[loc[:n]]
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return f"{source}:{lines[loc[:n]]}"
+    return source
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, except that a date-like value that is no real date (2025-13-45) stays a string,
+    so validation reports it with its key and line instead of the YAML reader crashing."""
+
+
+def _timestamp(loader: _Loader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _parse_value(raw: str) -> Any:
     """Values from the environment or --set are YAML scalars/flows: `3e-4`, `true`, `[a, b]`."""
     try:
-        return yaml.safe_load(raw) if raw != "" else ""
+        return _yaml(raw) if raw != "" else ""
     except yaml.YAMLError:
         return raw
 
@@ -200,21 +230,29 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> list[tuple[str, s
 
 
 def apply_overrides(
-    data: dict, sets: Iterable[str], environ: Mapping[str, str] | None = None
+    data: dict,
+    sets: Iterable[str],
+    environ: Mapping[str, str] | None = None,
+    origins: dict[tuple, str] | None = None,
 ) -> dict:
-    """Apply environment overrides, then ``key=value`` strings, to a raw config dict."""
+    """Apply environment overrides, then ``key=value`` strings, to a raw config dict.
+
+    ``origins`` (when given) records which override set each key path, for `validate`.
+    """
+    done: list[tuple[list[str], str]] = []
     for key, raw in env_overrides(environ):
-        _set_path(
-            data,
-            key.split("."),
-            _parse_value(raw),
-            f"environment FORGE_{key.upper().replace('.', '__')}",
-        )
+        origin = f"environment FORGE_{key.upper().replace('.', '__')}"
+        _set_path(data, key.split("."), _parse_value(raw), origin)
+        done.append((key.split("."), origin))
     for item in sets:
         if "=" not in item:
             raise ConfigError(f"--set {item}: expected key=value", "e.g. --set training.lr=3e-4")
         key, raw = item.split("=", 1)
         _set_path(data, key.strip().split("."), _parse_value(raw), f"--set {item}")
+        done.append((key.strip().split("."), f"--set {item}"))
+    if origins is not None:
+        for parts, origin in done:  # list indexes appear as ints in validation errors
+            origins[tuple(int(p) if p.isdigit() else p for p in parts)] = origin
     return data
 
 
@@ -233,7 +271,7 @@ def read_yaml(path: Path) -> tuple[dict, str]:
             f"{path}: cannot read ({e.strerror or e})", "give the path of a forge.yaml file"
         ) from e
     try:
-        data = yaml.safe_load(text)
+        data = _yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -258,13 +296,19 @@ def read_yaml(path: Path) -> tuple[dict, str]:
     return data, text
 
 
-def validate(data: dict, source: str = "forge.yaml", text: str = "") -> ForgeConfig:
-    """Validate a raw dict into a ForgeConfig; errors carry file, line and key path."""
+def validate(
+    data: dict,
+    source: str = "forge.yaml",
+    text: str = "",
+    origins: Mapping[tuple, str] | None = None,
+) -> ForgeConfig:
+    """Validate a raw dict into a ForgeConfig; errors carry file, line and key path (or the
+    override that set the key, from ``origins``)."""
     try:
         return ForgeConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(
-            format_validation_error(e, source, key_lines(text) if text else {}),
+            format_validation_error(e, source, key_lines(text) if text else {}, origins),
             "fix the keys above; `forge config schema` lists every key and its allowed values",
         ) from None
 
@@ -291,8 +335,9 @@ def load_config(
             )
             notices += steps
         text = ""  # line numbers refer to the old layout
-    data = apply_overrides(data, sets, environ)
-    return validate(data, str(path), text)
+    origins: dict[tuple, str] = {}
+    data = apply_overrides(data, sets, environ, origins)
+    return validate(data, str(path), text, origins)
 
 
 def dump_config(cfg: ForgeConfig, full: bool = False) -> str:
@@ -306,5 +351,6 @@ def save_config(cfg: ForgeConfig, path: str | Path, full: bool = False) -> None:
     """Write forge.yaml atomically (temp file + rename)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dump_config(cfg, full=full), encoding="utf-8")
-    os.replace(tmp, path)
+    with file_errors(path, "write", "choose a writable file path in an existing folder"):
+        tmp.write_text(dump_config(cfg, full=full), encoding="utf-8")
+        os.replace(tmp, path)

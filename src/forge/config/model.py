@@ -25,7 +25,10 @@ class ModelConfig(Section):
         "or an inline Jinja template. Empty: the model folder's own, then the catalog's family.",
     )
     template_date: date | None = Field(
-        None, description="Date given to date-dependent templates (Llama 3.1+). Empty: today."
+        None,
+        description="Date that date-dependent chat templates print (`strftime_now` and `date_string`: "
+        "Llama 3.1/3.2, SmolLM3); set it so renders are reproducible. Empty: today's date, given to "
+        "every template as both.",
     )
     tokenizer: str | None = Field(
         None,

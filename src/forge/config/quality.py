@@ -65,7 +65,10 @@ class DedupConfig(Section):
     )
     seed: int = Field(1, description="Seed of the MinHash permutations.")
     memory_limit: str = Field(
-        "1GB", description="Memory the global dedup step may use before spilling to disk."
+        "1GB",
+        pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
+        description="Memory the global dedup step may use before spilling to disk, e.g. "
+        "512MB, 4GB.",
     )
 
     @model_validator(mode="after")
@@ -112,6 +115,11 @@ class SplitConfig(Section):
     )
     check_leakage: bool = Field(
         True, description="After splitting, check that no duplicate pair crosses splits."
+    )
+    memory_limit: str = Field(
+        "1GB",
+        pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
+        description="Memory split assignment may use before spilling to disk.",
     )
 
     @model_validator(mode="after")

@@ -57,8 +57,13 @@ class TrainingConfig(Section):
     gpt: GPTSection = Field(default_factory=GPTSection, description="GPT architecture.")
     model_type: str = Field("gpt", description="Model component from the registry.")
     optimizer: str = Field("adamw", description="Optimizer component from the registry.")
-    scheduler: Literal["cosine", "linear", "constant"] = Field(
-        "cosine", description="Learning-rate schedule after warmup."
+    scheduler: str = Field(
+        "cosine", description="Learning-rate schedule after warmup: cosine, linear, constant."
+    )
+    data_source: str = Field(
+        "auto",
+        description="Data source from the registry: auto (a folder is prepared data, a file "
+        "is text), prepared, text.",
     )
     min_lr: float | None = Field(None, ge=0, description="Final learning rate. Empty: lr / 10.")
     warmup_steps: int = Field(100, ge=0, description="Linear warmup steps.")
@@ -71,7 +76,10 @@ class TrainingConfig(Section):
     )
     compile: bool = Field(False, description="torch.compile the model (helps on GPU).")
     num_threads: int | None = Field(
-        None, gt=0, description="CPU threads for PyTorch. Empty: the physical cores."
+        None,
+        gt=0,
+        description="CPU threads for PyTorch. Empty: the physical cores not busy with other "
+        "processes right now (by load average), divided among local ranks.",
     )
     eval_interval: int = Field(250, gt=0, description="Evaluate every N steps (and at the end).")
     eval_batches: int = Field(20, gt=0, description="Validation batches per evaluation.")

@@ -13,6 +13,7 @@ the previous chunk's last block if that block is small (the overlap).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -126,47 +127,29 @@ class Chunker:
             i = j - 1 if overlap else j
         return spans
 
-    def _split_lines(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
-        """An oversized block as units of whole lines (grouped later), long lines cut at spaces."""
-        lines: list[tuple[int, int]] = []
-        pos = start
-        while pos < end:
-            nl = text.find("\n", pos, end)
-            stop = end if nl == -1 else nl
-            if text[pos:stop].strip():
-                lines.append((pos, stop))
-            pos = stop + 1
-        counts = self._content([text[a:b] for a, b in lines])
+    def _fit(self, text: str, pieces: list[tuple[int, int]], budget: int, finer) -> list[_Unit]:
+        """Pieces as units; one over the budget is cut again by ``finer``."""
         units: list[_Unit] = []
-        for (a, b), n in zip(lines, counts, strict=True):
+        counts = self._content([text[a:b] for a, b in pieces])
+        for (a, b), n in zip(pieces, counts, strict=True):
             if n <= budget:
                 units.append(_Unit(a, b, n))
             else:
-                units.extend(self._split_words(text, a, b, budget))
+                units.extend(finer(text, a, b, budget))
         return units
+
+    def _split_lines(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
+        """An oversized block as units of whole lines (grouped later), long lines cut at spaces."""
+        lines = [
+            (m.start() + start, m.end() + start)
+            for m in re.finditer(r"[^\n]*\S[^\n]*", text[start:end])
+        ]
+        return self._fit(text, lines, budget, self._split_words)
 
     def _split_words(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
         """One line too long for the model: cut between words, a giant word between characters."""
-        words: list[tuple[int, int]] = []
-        pos = start
-        while pos < end:
-            while pos < end and text[pos].isspace():
-                pos += 1
-            if pos >= end:
-                break
-            stop = pos
-            while stop < end and not text[stop].isspace():
-                stop += 1
-            words.append((pos, stop))
-            pos = stop
-        counts = self._content([text[a:b] for a, b in words])
-        units: list[_Unit] = []
-        for (a, b), n in zip(words, counts, strict=True):
-            if n <= budget:
-                units.append(_Unit(a, b, n))
-            else:
-                units.extend(self._split_chars(text, a, b, budget))
-        return units
+        words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+        return self._fit(text, words, budget, self._split_chars)
 
     def _split_chars(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
         units: list[_Unit] = []

@@ -9,6 +9,9 @@ idx.nearest(generated_text, k=5)            # vector neighbours (memorization ch
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from forge.index import search as ranking
 from forge.index import store
 from forge.index.chunk import Chunk, Chunker
 from forge.index.embed import Embedder, make_embedder
-from forge.index.scan import Diff, FileStat, diff, file_hash, key_for, scan
+from forge.index.scan import Diff, FileStat, Keys, diff, file_hash, read_bytes, scan
 
 Progress = Callable[[int, int], None]  # (files done, files to do)
 MODES = ("hybrid", "bm25", "vector")
@@ -80,9 +83,15 @@ class Index:
         self.path = Path(path)
         self.config = config or IndexConfig(path=str(path))
         self.root = index_root(self.path)
+        self._keys = Keys(self.root)
         self._embedder = embedder
         self._chunker: Chunker | None = None
+        # A writer and a reader connection: a search from another thread during an update
+        # reads its own WAL snapshot instead of waiting for (or breaking into) the writer.
         self._conn = store.connect(self.path)
+        self._reader = store.connect(self.path, readonly=True)
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._matrix = store.VectorMatrix()
 
     # -- components, made on first use (a no-change update never loads the model) --
@@ -101,6 +110,7 @@ class Index:
 
     def close(self) -> None:
         self._conn.close()
+        self._reader.close()
 
     def __enter__(self) -> Index:
         return self
@@ -109,12 +119,13 @@ class Index:
         self.close()
 
     # -- what is indexed --
-    def _check_embedder(self) -> None:
+    def _check_embedder(self, record: bool = True) -> None:
         """Vectors of two embedders (or chunk limits) never mix in one index."""
         want = f"{self.embedder.name}@{self.embedder.max_tokens}"
-        have = store.get_meta(self._conn, "embedder")
+        have = store.get_meta(self._conn if record else self._reader, "embedder")
         if have is None:
-            store.set_meta(self._conn, "embedder", want)
+            if record:
+                store.set_meta(self._conn, "embedder", want)
         elif have != want:
             raise ForgeError(
                 f"{self.path} was built with embedder {have}; the config asks for {want}",
@@ -123,26 +134,27 @@ class Index:
 
     def sources(self, paths: Sequence[str | Path] | None = None) -> list[Path]:
         """``paths`` as given, else the ones the last update remembered, else ``index.sources``."""
-        return self._sources(paths)[0]
+        return [Path(p) for p in self._sources(paths)[0]]
 
-    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[Path], bool]:
+    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[str], bool]:
         """The paths to look at, and whether they were remembered rather than given."""
         if paths:
-            return [Path(p) for p in paths], False
+            return [os.fspath(p) for p in paths], False
         remembered = orjson.loads(store.get_meta(self._conn, "sources") or "[]")
         chosen = remembered or self.config.sources
         if not chosen:
             raise ForgeError(
                 f"{self.path}: no files to index yet", "name them once: forge index PATH..."
             )
-        return [Path(p) if Path(p).is_absolute() else self.root / p for p in chosen], True
+        root = os.fspath(self.root)
+        return [p if os.path.isabs(p) else os.path.join(root, p) for p in chosen], True
 
-    def _diff(self, paths: Sequence[str | Path] | None) -> tuple[Diff, list[Path]]:
+    def _diff(self, paths: Sequence[str | Path] | None) -> tuple[Diff, list[str]]:
         sources, remembered = self._sources(paths)
         on_disk = scan(
-            sources, self.root, self.config.include, self.config.exclude, missing_ok=remembered
+            sources, self._keys, self.config.include, self.config.exclude, missing_ok=remembered
         )
-        keys = [key_for(s, self.root) for s in sources]
+        keys = [self._keys(s) for s in sources]
         return diff(on_disk, store.documents(self._conn), keys), sources
 
     def status(self, paths: Sequence[str | Path] | None = None) -> Status:
@@ -165,6 +177,12 @@ class Index:
         already has a vector are not embedded again. Deleted files, and vectors nothing uses
         any more, go in one final transaction.
         """
+        with self._write_lock:
+            return self._update(paths, progress)
+
+    def _update(
+        self, paths: Sequence[str | Path] | None, progress: Progress | None
+    ) -> UpdateReport:
         t0 = time.perf_counter()
         d, sources = self._diff(paths)
         rep = UpdateReport(unchanged=d.unchanged, touched=len(d.touched))
@@ -177,31 +195,37 @@ class Index:
         store.delete_documents(self._conn, d.deleted)
         rep.deleted = len(d.deleted)
         if paths:
-            keys = sorted({key_for(s, self.root) for s in sources})
+            keys = sorted({self._keys(s) for s in sources})
             store.set_meta(self._conn, "sources", orjson.dumps(keys).decode())
         rep.seconds = time.perf_counter() - t0
         return rep
 
     def _index_files(self, todo: list[FileStat], rep: UpdateReport, progress: Progress | None):
         group: list[_Pending] = []
-        pending_chunks = 0
+        pending_chunks, first = 0, 0  # chunks waiting, index of the group's first file
+
+        def flush(upto: int) -> None:
+            def tick(fraction: float) -> None:
+                if progress:
+                    progress(first + int(fraction * (upto - first)), len(todo))
+
+            self._flush(group, rep, tick)
+
         for i, fs in enumerate(todo):
             item = self._read(fs, rep)
             if item is not None:
                 group.append(item)
                 pending_chunks += len(item.chunks)
             if pending_chunks >= self.config.embed_group:
-                self._flush(group, rep)
-                if progress:
-                    progress(i + 1, len(todo))
-                group, pending_chunks = [], 0
-        self._flush(group, rep)
+                flush(i + 1)
+                group, pending_chunks, first = [], 0, i + 1
+        flush(len(todo))
         if progress:
             progress(len(todo), len(todo))
 
     def _read(self, fs: FileStat, rep: UpdateReport) -> _Pending | None:
         try:
-            data = fs.path.read_bytes()
+            data = read_bytes(fs.path)
         except FileNotFoundError:
             return None  # vanished since the scan; the next update removes it
         fs.hash = file_hash(data)
@@ -214,20 +238,29 @@ class Index:
         rep.warnings.extend(doc.warnings)
         return _Pending(fs, doc.meta, chunks)
 
-    def _flush(self, group: list[_Pending], rep: UpdateReport) -> None:
-        """Embed what the group needs (once per distinct chunk), then commit file by file."""
+    def _flush(
+        self, group: list[_Pending], rep: UpdateReport, tick: Callable[[float], None]
+    ) -> None:
+        """Embed what the group needs (once per distinct chunk), then commit file by file.
+
+        Texts go to the embedder longest first in slices of a few batches: the same batches
+        (and padding) as one call over the whole group, with progress between slices.
+        """
         if not group:
             return
-        wanted: dict[str, str] = {}
+        wanted: dict[str, Chunk] = {}
         for item in group:
             for c in item.chunks:
-                wanted.setdefault(c.hash, c.embed_text)
+                wanted.setdefault(c.hash, c)
         have = store.known_vectors(self._conn, list(wanted))
-        missing = [h for h in wanted if h not in have]
+        missing = sorted((h for h in wanted if h not in have), key=lambda h: -wanted[h].tokens)
         vectors: dict[str, np.ndarray] = {}
-        if missing:
-            embs = self.embedder.embed([wanted[h] for h in missing])
-            vectors = {h: embs[j] for j, h in enumerate(missing)}
+        step = 4 * self.config.batch_size
+        for start in range(0, len(missing), step):
+            part = missing[start : start + step]
+            embs = self.embedder.embed([wanted[h].embed_text for h in part])
+            vectors.update(zip(part, embs, strict=True))
+            tick((start + len(part)) / len(missing))
         rep.embedded += len(missing)
         for item in group:
             own = {c.hash: vectors[c.hash] for c in item.chunks if c.hash in vectors}
@@ -259,9 +292,24 @@ class Index:
             raise ForgeError(f"unknown search mode '{mode}'", f"use one of: {', '.join(MODES)}")
         if k <= 0:
             raise ForgeError(f"k must be at least 1 (got {k})", "e.g. -k 5")
-        qvec = self.embedder.embed([query])[0] if mode != "bm25" else None
+        qvec = None
+        if mode != "bm25":
+            self._check_embedder(record=False)  # a query vector from another model means nothing
+            qvec = self.embedder.embed([query])[0]
+        with self._read_lock:
+            return self._search(query, k, mode, path, where, qvec)
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        mode: str,
+        path: str | None,
+        where: dict[str, str] | None,
+        qvec: np.ndarray | None,
+    ) -> list[ranking.Hit]:
         depth = max(50, 4 * k)  # each ranking contributes this many candidates to the fusion
-        conn = self._conn
+        conn = self._reader
         conn.execute("BEGIN")  # one snapshot for the matrix, the FTS ranking and the rows
         try:
             doc_ids = ranking.filter_docs(conn, path, where)
@@ -274,7 +322,7 @@ class Index:
                 mask = None if doc_ids is None else np.isin(m.doc_ids, doc_ids)
                 rankings.append(ranking.vector(m.ids, m.matrix, qvec, depth, mask))
             top = ranking.rrf(rankings, self.config.rrf_k) if mode == "hybrid" else rankings[0]
-            hits = self._hits(top[:k], ranking.query_terms(query))
+            hits = self._hits(conn, top[:k], ranking.query_terms(query))
         finally:
             conn.execute("COMMIT")
         return hits
@@ -283,11 +331,13 @@ class Index:
         """The chunks closest to ``text`` by embedding (e.g. a generated sample vs. its corpus)."""
         return self.search(text, k=k, mode="vector", path=path)
 
-    def _hits(self, top: list[tuple[int, float]], terms: list[str]) -> list[ranking.Hit]:
+    def _hits(
+        self, conn: sqlite3.Connection, top: list[tuple[int, float]], terms: list[str]
+    ) -> list[ranking.Hit]:
         if not top:
             return []
         scores = dict(top)
-        rows = self._conn.execute(
+        rows = conn.execute(
             "SELECT c.id, d.path, c.heading, c.start_line, c.end_line, c.text, d.meta "
             "FROM chunks c JOIN documents d ON d.id = c.doc_id "
             "WHERE c.id IN (SELECT value FROM json_each(?))",
@@ -315,7 +365,7 @@ class Index:
         return hits
 
     def stats(self) -> dict[str, Any]:
-        c = self._conn
+        c = self._reader
         return {
             "path": str(self.path),
             "documents": c.execute("SELECT count(*) FROM documents").fetchone()[0],

@@ -21,7 +21,8 @@ _MD = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
 
 _FRONT_OPEN = re.compile(r"---[ \t]*\n")
 _FRONT_CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$", re.MULTILINE)
-_INLINE_MARKS = re.compile(r"[*_`]+")
+# Code and emphasis marks; an underscore only at a word edge (`should_panic` keeps its own).
+_INLINE_MARKS = re.compile(r"`+|\*+|(?<!\w)_+|_+(?!\w)")
 
 
 @dataclass(slots=True)
@@ -111,12 +112,20 @@ def parse(raw: str, where: str = "<text>") -> ParsedDoc:
 
     sections = [Section(heading=())]
     stack: list[tuple[int, str]] = []  # (level, title) of the open headings
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
+    seen = fm_lines  # first line not yet covered by a block
+
+    def gap(upto: int) -> None:
+        """Lines no token covers (link reference definitions) still belong to the text."""
+        if upto > seen:
+            a, b = span(seen, upto)
+            if text[a:b].strip():
+                sections[-1].blocks.append(Block("reference", a, b))
+
+    for i, tok in enumerate(tokens):
         if tok.level != 0 or tok.map is None or tok.nesting == -1:
-            i += 1
             continue
+        gap(tok.map[0])
+        seen = max(seen, tok.map[1])
         a, b = span(tok.map[0], tok.map[1])
         if tok.type == "heading_open":
             level = int(tok.tag[1:])
@@ -126,10 +135,8 @@ def parse(raw: str, where: str = "<text>") -> ParsedDoc:
             stack.append((level, title or "(untitled)"))
             sections.append(Section(heading=tuple(t for _, t in stack)))
             sections[-1].blocks.append(Block("heading", a, b))
-        else:
-            kind = tok.type.removesuffix("_open")
-            if text[a:b].strip():
-                sections[-1].blocks.append(Block(kind, a, b))
-        i += 1
+        elif text[a:b].strip():
+            sections[-1].blocks.append(Block(tok.type.removesuffix("_open"), a, b))
+    gap(len(starts))
     kept = [s for s in sections if s.blocks]
     return ParsedDoc(text=text, meta=meta, sections=kept, line_starts=starts, warnings=warnings)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from forge.index.store import DocRow
 @dataclass(slots=True)
 class FileStat:
     key: str  # how the index names the file (relative to the index root when inside it)
-    path: Path  # where it is on disk
+    path: str  # where it is on disk
     size: int
     mtime_ns: int
     hash: str | None = None  # filled when the content had to be looked at
@@ -41,13 +43,25 @@ def file_hash(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def key_for(path: Path, root: Path) -> str:
-    """A stable name: relative to the root when inside it (the project can move), else absolute."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(root).as_posix() or "."
-    except ValueError:
-        return absolute.as_posix()
+def read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class Keys:
+    """A stable name per file: relative to the root when inside it (the project can move),
+    else absolute; always with `/`. Plain strings: a no-change update names every file."""
+
+    def __init__(self, root: Path):
+        self.root = os.path.abspath(root)
+        self.prefix = self.root.rstrip(os.sep) + os.sep
+
+    def __call__(self, path: str | Path) -> str:
+        absolute = os.path.abspath(path)
+        if absolute == self.root:
+            return "."
+        key = absolute[len(self.prefix) :] if absolute.startswith(self.prefix) else absolute
+        return key.replace(os.sep, "/") if os.sep != "/" else key
 
 
 def is_under(key: str, source: str) -> bool:
@@ -57,43 +71,48 @@ def is_under(key: str, source: str) -> bool:
 
 
 def scan(
-    sources: Iterable[Path],
-    root: Path,
+    sources: Iterable[str | Path],
+    keys: Keys,
     include: list[str],
     exclude: list[str],
     missing_ok: bool = False,
 ) -> dict[str, FileStat]:
     """Every file to index under ``sources``: folders are walked, files are taken as given."""
     found: dict[str, FileStat] = {}
+    wanted = re.compile("|".join(fnmatch.translate(p) for p in include) or "(?!)")
+    skipped = re.compile("|".join(fnmatch.translate(p) for p in exclude) or "(?!)")
     for src in sources:
-        if src.is_file():
-            st = src.stat()
-            found[key_for(src, root)] = FileStat(
-                key_for(src, root), src, st.st_size, st.st_mtime_ns
-            )
-            continue
-        if not src.is_dir():
+        src_str = os.fspath(src)
+        try:
+            st = os.stat(src_str)
+        except FileNotFoundError:
             if missing_ok:
                 continue
             raise ForgeError(
                 f"{src}: no such file or folder", "pass markdown files or folders to forge index"
-            )
-        for dirpath, dirnames, filenames in os.walk(src):
-            dirnames[:] = sorted(
-                d for d in dirnames if not any(fnmatch.fnmatch(d, x) for x in exclude)
-            )
-            for name in filenames:
-                if not any(fnmatch.fnmatch(name, p) for p in include):
+            ) from None
+        if not stat.S_ISDIR(st.st_mode):
+            k = keys(src_str)
+            found[k] = FileStat(k, src_str, st.st_size, st.st_mtime_ns)
+            continue
+        stack = [src_str]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except (PermissionError, FileNotFoundError):
+                continue
+            for e in sorted(entries, key=lambda e: e.name, reverse=True):
+                if skipped.match(e.name):
                     continue
-                if any(fnmatch.fnmatch(name, x) for x in exclude):
-                    continue
-                p = Path(dirpath, name)
-                try:
-                    st = p.stat()
-                except FileNotFoundError:  # removed while walking
-                    continue
-                k = key_for(p, root)
-                found[k] = FileStat(k, p, st.st_size, st.st_mtime_ns)
+                if e.is_dir():
+                    stack.append(e.path)
+                elif e.is_file() and wanted.match(e.name):
+                    try:
+                        st = e.stat()
+                    except FileNotFoundError:  # removed while walking
+                        continue
+                    k = keys(e.path)
+                    found[k] = FileStat(k, e.path, st.st_size, st.st_mtime_ns)
     return found
 
 
@@ -108,14 +127,18 @@ def diff(on_disk: dict[str, FileStat], indexed: dict[str, DocRow], source_keys: 
             out.unchanged += 1
         else:
             try:
-                fs.hash = file_hash(fs.path.read_bytes())
+                fs.hash = file_hash(read_bytes(fs.path))
             except FileNotFoundError:
                 continue  # vanished since the walk; the next update deletes it
             if fs.hash == row.hash:
                 out.touched.append(fs)
             else:
                 out.changed.append(fs)
+    exact = set(source_keys)  # file sources match exactly; folder sources by prefix
+    folders = [s for s in source_keys if s not in on_disk]
     out.deleted = sorted(
-        k for k in indexed if k not in on_disk and any(is_under(k, s) for s in source_keys)
+        k
+        for k in indexed
+        if k not in on_disk and (k in exact or any(is_under(k, s) for s in folders))
     )
     return out

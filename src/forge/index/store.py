@@ -81,10 +81,18 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, atomic always
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=60000")
-        if not readonly:
+        made = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()
+        if not readonly and not made:  # an existing index is opened without taking a write lock
             conn.executescript(_SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+    except sqlite3.OperationalError as e:
+        if "fts5" in str(e):
+            raise ForgeError(
+                f"this Python's sqlite3 (SQLite {sqlite3.sqlite_version}) lacks FTS5",
+                "use a Python built with a standard SQLite (FTS5 is on in most builds)",
+            ) from e
+        raise ForgeError(f"{path}: cannot open the index ({e})", "check the path") from e
     except sqlite3.DatabaseError as e:
         raise ForgeError(
             f"{path}: not a usable index ({e})", "delete the file and run forge index again"
@@ -220,7 +228,8 @@ class VectorMatrix:
         self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self.doc_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         if rows:
-            flat = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+            # A writable copy (bytearray), so torch can wrap it without a warning.
+            flat = np.frombuffer(bytearray(b"".join(r[2] for r in rows)), dtype=np.float32)
             self.matrix = flat.reshape(len(rows), -1)
         else:
             self.matrix = np.zeros((0, 0), dtype=np.float32)

@@ -16,10 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from forge.registry import register
 
-
-@register("tracker", "console")
 class ConsoleReporter:
     def __init__(self, enabled: bool = True, bar: bool | None = None, log_interval: int = 10):
         self.enabled = enabled

@@ -8,6 +8,7 @@ through the ``forge.tracker`` entry-point group.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ class JsonlTracker:
     def __init__(self, run_dir: Path, **_: Any):
         self.path = Path(run_dir) / "metrics.jsonl"
         self.samples = Path(run_dir) / "samples.jsonl"
-        self.f = open(self.path, "ab")
+        self.f = open(self.path, "ab")  # noqa: SIM115  (open for the whole run)
 
     def log(self, metrics: dict[str, float], step: int) -> None:
         clean = {
@@ -130,29 +131,35 @@ class MLflowTracker:
         if run_id is None:  # a resumed run keeps logging into its MLflow run
             run_id = self.client.create_run(exp_id, run_name=run_dir.name).info.run_id
             id_file.write_text(run_id)
-            for k, v in (params or {}).items():
-                self.client.log_param(run_id, k, str(v)[:500])
+            from mlflow.entities import Param
+
+            batch = [Param(k, str(v)[:500]) for k, v in (params or {}).items()]
+            self.client.log_batch(run_id, params=batch)
         self.run_id = run_id
         self.uri = uri
+        self.pending: list = []
 
     def log(self, metrics: dict[str, float], step: int) -> None:
-        import time
-
+        # Buffered: one SQLite transaction per step would cost more than a tiny model's step.
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        batch = [
+        self.pending.extend(
             Metric(k.replace("/", "_"), float(v), now, step)
             for k, v in metrics.items()
             if isinstance(v, (int, float)) and math.isfinite(v)
-        ]
-        if batch:
-            self.client.log_batch(self.run_id, metrics=batch)
+        )
+
+    def flush(self) -> None:
+        for i in range(0, len(self.pending), 1000):  # MLflow takes at most 1000 per batch
+            self.client.log_batch(self.run_id, metrics=self.pending[i : i + 1000])
+        self.pending = []
 
     def log_text(self, name: str, text: str, step: int) -> None:
         self.client.log_text(self.run_id, text, f"samples/{name}-{step:07d}.txt")
 
     def close(self, status: str = "FINISHED") -> None:
+        self.flush()
         self.client.set_terminated(self.run_id, status)
 
 

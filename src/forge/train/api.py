@@ -11,6 +11,7 @@ import orjson
 from forge.errors import ForgeError
 from forge.train.checkpoint import read_meta
 from forge.train.data import open_data
+from forge.train.dist import DistInfo, pick_device
 from forge.train.evaluate import evaluate
 from forge.train.generate import stream_text
 from forge.train.runs import find_run, load_model, read_status
@@ -23,13 +24,15 @@ def evaluate_run(
     split: str = "validation",
     batches: int | None = None,
     checkpoint: str = "best",
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Loss, perplexity and bits per byte (and per character) of a run's checkpoint on the
     data it was trained on, over the same fixed batches training evaluates."""
     if split not in ("validation", "train"):
         raise ForgeError(f"--split {split}: unknown split", "use validation or train")
     run_dir = find_run(str(run), output_dir)
-    model, tok, ckpt = load_model(run_dir, checkpoint)
+    info = DistInfo(device=pick_device(device))
+    model, tok, ckpt = load_model(run_dir, checkpoint, info.device)
     resolved = orjson.loads((run_dir / "resolved.json").read_bytes())
     t = resolved["training"]
     data_path = read_status(run_dir).get("data")
@@ -38,7 +41,7 @@ def evaluate_run(
             f"{run_dir}: its training data {data_path} is gone", "restore the data file"
         )
     cache = Path(t["output_dir"]) / ".cache" / "tokens"
-    data = open_data(data_path, tok, t["val_fraction"], cache)
+    data = open_data(data_path, tok, t["val_fraction"], cache, t.get("data_source", "auto"))
     out = evaluate(
         model,
         data,
@@ -47,6 +50,7 @@ def evaluate_run(
         t["batch_size"],
         model.config.block_size,
         t["seed"],
+        info,
         char_level=is_char_level(tok),
     )
     return {"run": run_dir.name, "split": split, "step": read_meta(ckpt)["step"], **out}
@@ -62,8 +66,9 @@ def stream_run(
     top_p: float | None = None,
     seed: int | None = None,
     checkpoint: str = "best",
+    device: str = "auto",
 ) -> Iterator[str]:
     """Pieces of text continuing ``prompt``, as they are generated (KV cache)."""
     run_dir = find_run(str(run), output_dir)
-    model, tok, _ = load_model(run_dir, checkpoint)
+    model, tok, _ = load_model(run_dir, checkpoint, pick_device(device))
     return stream_text(model, tok, prompt, max_new_tokens, temperature, top_k, top_p, seed)

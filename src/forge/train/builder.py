@@ -98,6 +98,7 @@ def build(
     cfg: ForgeConfig, resume: str | None, info: dist.DistInfo, max_steps: int | None = None
 ) -> Run:
     """Set up a new run, or restore one (``resume``: a run name/path or ``auto``)."""
+    cfg = cfg.model_copy(deep=True)  # the caller's config stays as it was
     run_dir: Path | None = None
     if resume:
         if info.main:
@@ -108,7 +109,7 @@ def build(
         if max_steps:
             cfg.training.max_steps = max_steps
     tcfg, preset_model, preset = resolve(cfg.training, cfg.model.name)
-    path = data_path(cfg, tcfg)
+    path = data_path(cfg, tcfg).resolve()  # absolute: resume and eval work from any folder
     cache_dir = Path(tcfg.output_dir) / ".cache" / "tokens"
 
     # Rank 0 makes the tokenizer, the token cache and the run folder; the others then read them.
@@ -119,18 +120,19 @@ def build(
         else:
             spec = cfg.model.tokenizer or preset_model.get("vocab", "char")
             tok = make_tokenizer(spec, path, tcfg.gpt.vocab_size or 4096)
-        data = open_data(path, tok, tcfg.val_fraction, cache_dir)
+        data = open_data(path, tok, tcfg.val_fraction, cache_dir, tcfg.data_source)
         tok = data.tokenizer
         if run_dir is None:
             run_dir = _new_run_dir(tcfg, preset)
             save_tokenizer(tok, run_dir / "tokenizer.json")
             # only the keys that were set: resume then resolves the preset exactly as now
+            cfg.training.data = str(path)
             (run_dir / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
     run_dir = Path(dist.broadcast_object(str(run_dir), info))
     dist.barrier(info)
     if not info.main:
         tok = load_tokenizer(run_dir / "tokenizer.json")
-        data = open_data(path, tok, tcfg.val_fraction, cache_dir)
+        data = open_data(path, tok, tcfg.val_fraction, cache_dir, tcfg.data_source)
     assert tok is not None
 
     model_cfg = GPTConfig.from_dict({**tcfg.gpt.model_dump(), "vocab_size": tok.get_vocab_size()})

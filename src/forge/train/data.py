@@ -6,7 +6,7 @@ Two sources, one interface (``TokenData``):
 - a plain text file, tokenized once and cached as shards in the same format.
 
 Batches are random windows. The window offsets for step ``s`` on rank ``r`` come from a
-generator seeded with ``(seed, split, step, micro)``: the sampler's whole state is the
+generator seeded with ``(seed, split, step)``: the sampler's whole state is the
 step counter, so a resumed run draws exactly the batches an uninterrupted run would have,
 replaying and skipping nothing, without reading through the data to get there.
 """
@@ -99,23 +99,28 @@ class TokenData:
         micro: int = 0,
         rank: int = 0,
         world: int = 1,
+        accum: int = 1,
         device: str | torch.device = "cpu",
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and next-token targets (B, T) for one micro-batch, a pure function of its
-        arguments. The global batch of ``batch * world`` windows is drawn the same way for any
-        ``world``; rank ``r`` takes rows ``r*batch .. (r+1)*batch``, so N processes see exactly
-        the examples one process would at the same global batch."""
-        rng = np.random.default_rng([seed, _SPLIT_CODE[split], step, micro])
+        arguments. Step ``step``'s global batch of ``batch * world * accum`` windows is drawn
+        the same way whatever the split into micro-batches and ranks; micro-batch ``m`` of
+        rank ``r`` takes its rows ``(m * world + r) * batch`` onwards. So N processes, or
+        gradient accumulation, see exactly the examples one process would at the same global
+        batch."""
+        rng = np.random.default_rng([seed, _SPLIT_CODE[split], step])
         shards = self.train if split == "train" else self.validation
-        part = slice(rank * batch, (rank + 1) * batch)
-        w = torch.from_numpy(shards.windows(rng, batch * world, block, part))
+        start = (micro * world + rank) * batch
+        w = torch.from_numpy(
+            shards.windows(rng, batch * world * accum, block, slice(start, start + batch))
+        )
         x, y = w[:, :-1], w[:, 1:]
         if str(device).startswith("cuda"):
             return (
                 x.pin_memory().to(device, non_blocking=True),
                 y.pin_memory().to(device, non_blocking=True),
             )
-        return x.contiguous(), y.contiguous()
+        return x.contiguous().to(device), y.contiguous().to(device)
 
 
 def write_shards(
@@ -181,7 +186,7 @@ def text_source(
 
 
 @register("data_source", "prepared")
-def prepared_source(folder: str | Path, tokenizer: Tokenizer | None) -> TokenData:
+def prepared_source(folder: str | Path, tokenizer: Tokenizer | None, *_: object) -> TokenData:
     """A dataset folder written by `forge prepare` (tokens/train, tokens/validation)."""
     from forge.train.tokenizer import load_tokenizer
 
@@ -227,10 +232,20 @@ def _bytes_per_token(shards: Shards, tok: Tokenizer, sample: int = 1 << 20) -> f
 
 
 def open_data(
-    path: str | Path, tokenizer: Tokenizer | None, val_fraction: float, cache_dir: str | Path
+    path: str | Path,
+    tokenizer: Tokenizer | None,
+    val_fraction: float,
+    cache_dir: str | Path,
+    source: str = "auto",
 ) -> TokenData:
-    """A prepared dataset folder or a text file (for a text file a tokenizer is required)."""
+    """Data through the registry's ``data_source`` named ``source``; ``auto``: a prepared
+    dataset folder or a text file (for a text file a tokenizer is required). Every source is
+    called as ``source(path, tokenizer, val_fraction, cache_dir)``."""
+    from forge.registry import get
+
     p = Path(path)
+    if source != "auto":
+        return get("data_source", source)(p, tokenizer, val_fraction, cache_dir)
     if p.is_dir():
         return prepared_source(p, tokenizer)
     if tokenizer is None:

@@ -11,6 +11,7 @@ continue exactly where it left off.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -62,9 +63,21 @@ def precision_context(precision: str, device: str):
     return torch.autocast("cuda", dtype=dtype), scaler
 
 
-def set_threads(n: int | None) -> None:
-    """PyTorch on the physical cores (hyper-threads only add contention for matmuls)."""
-    torch.set_num_threads(n or psutil.cpu_count(logical=False) or 1)
+def default_threads() -> int:
+    """The physical cores that are idle now, shared among this machine's ranks.
+
+    Hyper-threads only add contention for matmuls. And OpenMP threads spin at every barrier:
+    on a core that other processes keep busy, an extra thread waits more than it works (on a
+    2-core machine under load 12, two threads ran 3.6x slower than one)."""
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    cores //= max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def set_threads(n: int | None) -> int:
+    torch.set_num_threads(n or default_threads())
+    return torch.get_num_threads()
 
 
 def train(
@@ -78,6 +91,10 @@ def train(
     try:
         set_threads(cfg.training.num_threads)
         run = build(cfg, resume, info, max_steps)
+        if run.state.get("threads") and not run.tcfg.num_threads:
+            # the thread count sets the order of floating-point sums: keep the run's own so a
+            # resumed run stays bit-identical to an uninterrupted one
+            torch.set_num_threads(run.state["threads"])
         try:
             return _loop(run, console or ConsoleReporter(enabled=False))
         except BaseException as e:
@@ -105,10 +122,10 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
 
     raw_model = run.model
     model: torch.nn.Module = raw_model
-    if t.compile:
-        model = torch.compile(model)
     if info.ddp:
         model = DDP(model, device_ids=[info.local_rank] if info.device.startswith("cuda") else None)
+    if t.compile:  # after DDP, so the compiler sees DDP's bucketed all-reduces
+        model = torch.compile(model)
     params = [p for p in raw_model.parameters() if p.requires_grad]
     flops_per_token = raw_model.flops_per_token(T)
     peak = (
@@ -126,7 +143,9 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
         note = f" (resumed from step {step})" if step else ""
         console.message(
             f"run {run.dir}: {raw_model.num_params():,} parameters, {data.train.tokens:,} train "
-            f"tokens, {tokens_per_step:,} tokens/step, device {info.device} x{info.world}{note}"
+            f"tokens, {tokens_per_step:,} tokens/step, device {info.device} x{info.world}"
+            + (f" ({torch.get_num_threads()} threads)" if info.device == "cpu" else "")
+            + note
         )
         console.start(t.max_steps, step, run.dir.name)
 
@@ -143,7 +162,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
         loss_sum = torch.zeros((), device=info.device)
         for micro in range(accum):
             x, y = data.batch(
-                "train", t.seed, step, B, T, micro, info.rank, info.world, info.device
+                "train", t.seed, step, B, T, micro, info.rank, info.world, accum, info.device
             )
             # DDP all-reduces gradients on every backward; only the last micro-batch needs it.
             sync = micro == accum - 1 or not info.ddp
@@ -229,6 +248,7 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
                 "bad_evals": bad_evals,
                 "last_val": last_val,
                 "elapsed": time.perf_counter() - t_start,
+                "threads": torch.get_num_threads(),
             }
             if info.main:
                 meta = {"model": run.model_cfg.to_dict(), "model_type": t.model_type,

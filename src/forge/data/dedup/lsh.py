@@ -17,13 +17,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from forge.config.quality import DedupConfig
 from forge.data.dedup.hashing import mix64
 
-_READ_BATCH = 65_536
+_READ_BATCH = 32_768
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
@@ -34,25 +33,39 @@ def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.Duck
         p.unlink(missing_ok=True)
     tmp = workdir / f"{name}.tmp"
     con = duckdb.connect(str(db))
-    con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
+    con.execute(f"SET temp_directory = {sql_str(tmp)}")
     con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     return con
 
 
+def sql_str(path: Path | str) -> str:
+    """A path as a SQL string literal (quotes doubled: a folder may be called "John's")."""
+    return "'" + Path(path).as_posix().replace("'", "''") + "'"
+
+
 def parquet_list(files: list[Path]) -> str:
     """A DuckDB list literal of file paths for read_parquet([...])."""
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join(sql_str(f) for f in files) + "]"
+
+
+def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Record batches of the files, one file and one batch at a time: no read-ahead, so
+    memory is about one row group (a dataset scanner buffers dozens of batches)."""
+    for f in files:
+        pf = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
+        cols = [c for c in columns if c in pf.schema_arrow.names]
+        yield from pf.iter_batches(batch_size=_READ_BATCH, columns=cols)
+        # Decoding a row group leaves freed pages in Arrow's allocator; hand them back, or
+        # the process keeps the high-water mark of every file it read.
+        pa.default_memory_pool().release_unused()
 
 
 def iter_signatures(
     key_files: list[Path], num_perm: int, columns: tuple[str, ...] = ()
 ) -> Iterator[tuple[np.ndarray, np.ndarray, pa.RecordBatch]]:
     """(row_id, signatures (n, num_perm) uint32, batch) for rows with a MinHash signature."""
-    dataset = ds.dataset([str(f) for f in key_files], format="parquet")
-    for batch in dataset.to_batches(
-        columns=["row_id", "minhash", *columns], batch_size=_READ_BATCH
-    ):
+    for batch in iter_batches(key_files, ["row_id", "minhash", *columns]):
         mh = batch.column("minhash")
         if mh.null_count:
             keep = mh.is_valid()
@@ -76,10 +89,12 @@ def iter_signatures(
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(n, bands) uint64: one hash per band of `rows` signature values (64-bit, collisions
     negligible, and every candidate is verified anyway)."""
-    n = sig.shape[0]
-    s = sig[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
     mult = mix64(np.arange(1, rows + 1, dtype=np.uint64)) | np.uint64(1)
-    h = (s * mult).sum(axis=2, dtype=np.uint64)
+    # Band b holds signature columns b*rows .. b*rows+rows-1: take the j-th of every band at
+    # once (a strided view), so the temporaries are (n, bands), not (n, bands, rows).
+    h = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    for j in range(rows):
+        h += sig[:, j : bands * rows : rows].astype(np.uint64) * mult[j]
     return mix64(h ^ mix64(np.arange(bands, dtype=np.uint64)))
 
 
@@ -124,11 +139,11 @@ def write_bands(
 
 def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -> None:
     """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket."""
-    glob = (bands_dir / "*.parquet").as_posix()
+    glob = sql_str(bands_dir / "*.parquet")
     con.execute(
         f"""
         CREATE OR REPLACE TABLE members AS
-        WITH b AS (SELECT band, bucket, row_id FROM read_parquet('{glob}')),
+        WITH b AS (SELECT band, bucket, row_id FROM read_parquet({glob})),
         multi AS (SELECT band, bucket, count(*) AS n FROM b GROUP BY band, bucket HAVING n > 1)
         SELECT b.band, b.bucket, b.row_id, multi.n,
                row_number() OVER (PARTITION BY b.band, b.bucket ORDER BY b.row_id) AS pos

@@ -27,16 +27,30 @@ _EMPTY = np.uint64(0x51ED27C0FFEE1234)
 # Shingles hashed per block: 32k shingles x 128 permutations x 8 bytes = 32 MB.
 _BLOCK = 1 << 15
 # Code points per batch before the prefix arrays are built (bounded memory).
-_BATCH_CHARS = 1 << 22
+_BATCH_CHARS = 1 << 21
 
 
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """BASE^j and BASE^-j for j in [0, n], modulo 2^64 (cumprod wraps)."""
+def _compute_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     p = np.full(n + 1, _BASE, dtype=np.uint64)
     p[0] = 1
     q = np.full(n + 1, _BASE_INV, dtype=np.uint64)
     q[0] = 1
     return np.cumprod(p, dtype=np.uint64), np.cumprod(q, dtype=np.uint64)
+
+
+# The powers are the same for every batch: computed once, on first use, up to a batch's size
+# (32 MB), and sliced, instead of two cumprods over millions of values per batch.
+_POWERS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """BASE^j and BASE^-j for j in [0, n], modulo 2^64 (cumprod wraps)."""
+    if n > _BATCH_CHARS + 1:  # one very long document: not worth keeping
+        return _compute_powers(n)
+    if not _POWERS:
+        _POWERS.append(_compute_powers(_BATCH_CHARS + 1))
+    p, q = _POWERS[0]
+    return p[: n + 1], q[: n + 1]
 
 
 def _window_hashes(

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from forge.errors import file_errors
+
 
 def build_report(dataset_dir: Path) -> dict[str, Any]:
     """The report of a prepared dataset folder (manifest.json, rejected.jsonl, splits)."""
@@ -22,13 +24,16 @@ def inspect_paths(
     tokenizer: str | None = None,
     limit: int | None = None,
     dedup=None,
+    on_rows=None,
 ) -> dict[str, Any]:
     """A prepared dataset folder (one path with manifest.json) or raw files, folders, globs."""
     from forge.data.report.raw import inspect_raw, is_dataset_dir
 
     if len(paths) == 1 and is_dataset_dir(paths[0]):
         return build_report(Path(paths[0]))
-    return inspect_raw([str(p) for p in paths], tokenizer=tokenizer, dedup=dedup, limit=limit)
+    return inspect_raw(
+        [str(p) for p in paths], tokenizer=tokenizer, dedup=dedup, limit=limit, on_rows=on_rows
+    )
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -37,16 +42,19 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     from forge.data.report.html import render_html
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, data in (
-        ("report.json", orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str) + b"\n"),
-        ("report.html", render_html(report).encode("utf-8")),
+    with file_errors(
+        out, "write the report there", "give --out a folder forge can create or write"
     ):
-        tmp = out / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(out / name)
-        paths.append(out / name)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in (
+            ("report.json", orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str) + b"\n"),
+            ("report.html", render_html(report).encode("utf-8")),
+        ):
+            tmp = out / f".{name}.tmp"
+            tmp.write_bytes(data)
+            tmp.replace(out / name)
+            paths.append(out / name)
     return paths[0], paths[1]
 
 

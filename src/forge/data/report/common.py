@@ -117,7 +117,7 @@ def problems(report: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for field, s in (report.get("fields") or {}).items():
         for kind in ("missing", "empty"):
-            if s.get(kind) and s[kind] < report.get("rows", 0):
+            if s.get(kind) and s[kind] < s.get("rows", report.get("rows", 0)):
                 out.append(
                     {
                         "code": f"{kind}_value",
@@ -128,26 +128,43 @@ def problems(report: dict[str, Any]) -> list[dict[str, Any]]:
                 )
     enc = report.get("encoding") or {}
     for code, count in (enc.get("problems") or {}).items():
-        out.append({"code": f"encoding_{code}", "count": count,
-                    "examples": enc.get("examples", {}).get(code, [])})  # fmt: skip
+        out.append(
+            {
+                "code": f"encoding_{code}",
+                "count": count,
+                "examples": enc.get("examples", {}).get(code, []),
+            }
+        )
     d = report.get("duplicates") or {}
     for kind in ("exact", "near"):
         if d.get(kind):
             ex = [
-                {"source": m["source"], "text": m["text"], "duplicate_of": c["kept"]["source"]}
+                {"source": m["source"], "text": m.get("text"), "duplicate_of": c["kept"]["source"]}
                 for c in d.get("clusters", [])
                 for m in c["removed"]
                 if m.get("kind") == kind
             ][:EXAMPLES]
             out.append({"code": f"{kind}_duplicate", "count": d[kind], "examples": ex})
     for r in (report.get("rejections") or {}).get("top", []):
-        out.append({"code": f"rejected_{r['reason']}", "count": r["count"],
-                    "examples": r.get("examples", [])})  # fmt: skip
+        if "duplicate" in r["reason"]:  # already listed above, with their clusters
+            continue
+        out.append(
+            {
+                "code": f"rejected_{r['reason']}",
+                "count": r["count"],
+                "examples": r.get("examples", []),
+            }
+        )
     leak = report.get("leakage") or {}
     crossing = leak.get("exact_pairs", 0) + leak.get("near_pairs", 0)
     if crossing:
-        out.append({"code": "cross_split_duplicate", "count": crossing,
-                    "examples": leak.get("examples", [])[:EXAMPLES]})  # fmt: skip
+        out.append(
+            {
+                "code": "cross_split_duplicate",
+                "count": crossing,
+                "examples": leak.get("examples", [])[:EXAMPLES],
+            }
+        )
     conv = report.get("conversations") or {}
     if conv.get("empty_messages"):
         out.append({"code": "empty_message", "count": conv["empty_messages"], "examples": []})

@@ -12,19 +12,14 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge import __version__
 from forge.config.quality import DedupConfig
 from forge.data.dedup import key_table
-from forge.data.report.common import TextStats, problems
-from forge.data.report.stats import (
-    EXAMPLES,
-    ConversationStats,
-    distribution,
-    snippet,
-)
+from forge.data.report.common import CLUSTERS, problems
+from forge.data.report.splitscan import Scan
+from forge.data.report.stats import EXAMPLES, distribution, snippet
 from forge.data.split import check_leakage
 from forge.errors import ForgeError
 
@@ -37,7 +32,8 @@ def _split_files(root: Path, manifest: dict[str, Any]) -> dict[str, list[Path]]:
     files = manifest.get("files") or {}
     out: dict[str, list[Path]] = {}
     for split, names in files.items():
-        paths = [root / n for n in (names if isinstance(names, list) else [names])]
+        names = names if isinstance(names, list) else [names]
+        paths = [root / n for n in names if isinstance(n, str)]
         paths = [p for p in paths if p.suffix == ".parquet" and p.is_file()]
         if paths:
             out[split] = paths
@@ -50,23 +46,6 @@ def _split_files(root: Path, manifest: dict[str, Any]) -> dict[str, list[Path]]:
                 out.setdefault(d.name, []).extend(parts)
     order = {s: i for i, s in enumerate(SPLIT_ORDER)}
     return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
-
-
-def _lengths(col: pa.ChunkedArray) -> np.ndarray:
-    return pc.list_value_length(col).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _trainable(labels: pa.ChunkedArray) -> np.ndarray:
-    arr = labels.combine_chunks()
-    flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False)
-    offsets = arr.offsets.to_numpy()
-    mark = np.concatenate(([0], np.cumsum(flat != -100)))
-    return mark[offsets[1:]] - mark[offsets[:-1]]
-
-
-def _read_split(paths: list[Path]) -> pa.Table:
-    tables = [pq.read_table(p) for p in paths]
-    return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
 
 
 def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -94,8 +73,14 @@ def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                     m = _DUP_OF.search(str(r.get("detail", "")))
                     dup_of = r.get("dup_of", int(m.group(1)) if m else None)
                     kind = "near" if "near" in reason else "exact"
-                    dups.append({"row_id": r.get("row_id"), "dup_of": dup_of, "kind": kind,
-                                 "source": r.get("source")})  # fmt: skip
+                    dups.append(
+                        {
+                            "row_id": r.get("row_id"),
+                            "dup_of": dup_of,
+                            "kind": kind,
+                            "source": r.get("source"),
+                        }
+                    )
     top = [{"reason": r, "count": c, "examples": examples[r]} for r, c in counts.most_common(10)]
     return {"total": sum(counts.values()), "by_stage": dict(stages), "top": top}, dups
 
@@ -116,6 +101,30 @@ def _leakage(texts: list[str], split_of: list[str], where: list[Any]) -> dict[st
     return {"checked": True, **out}
 
 
+def _check_manifest(path: Path, manifest: Any) -> None:
+    """The parts of manifest.json the report reads have the shapes docs/prepared-data.md gives."""
+    if not isinstance(manifest, dict):
+        raise ForgeError(
+            f"{path}: expected a JSON object, got {type(manifest).__name__}",
+            "prepare the dataset again",
+        )
+    for key in ("files", "counts", "global_step"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise ForgeError(
+                f"{path}: `{key}` must be an object, got {type(manifest[key]).__name__}",
+                "prepare the dataset again",
+            )
+
+
+def _num_rows(path: Path) -> int:
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as e:
+        raise ForgeError(
+            f"{path}: not a readable Parquet file ({e})", "prepare the dataset again"
+        ) from None
+
+
 def dataset_report(root: Path) -> dict[str, Any]:
     root = Path(root)
     mpath = root / "manifest.json"
@@ -128,50 +137,27 @@ def dataset_report(root: Path) -> dict[str, Any]:
         manifest = orjson.loads(mpath.read_bytes())
     except orjson.JSONDecodeError as e:
         raise ForgeError(f"{mpath}: not valid JSON ({e})", "prepare the dataset again") from e
-    convs, text_stats = ConversationStats(), TextStats()
-    splits: dict[str, Any] = {}
-    all_texts: list[str] = []
-    all_split: list[str] = []
-    where: list[Any] = []
-    by_id: dict[str, int] = {}
-    for split, paths in _split_files(root, manifest).items():
-        t = _read_split(paths)
-        cols = set(t.column_names)
-        entry: dict[str, Any] = {"rows": t.num_rows, "files": [p.name for p in paths]}
-        if "input_ids" in cols:
-            n_tok = _lengths(t.column("input_ids"))
-            entry["tokens"] = distribution(n_tok)
-            entry["tokens_total"] = int(n_tok.sum())
-        if "labels" in cols:
-            train = _trainable(t.column("labels"))
-            entry["trainable_tokens"] = distribution(train)
-            entry["trainable_total"] = int(train.sum())
-        if "seq_lengths" in cols:
-            entry["documents"] = int(_lengths(t.column("seq_lengths")).sum())
-        texts = t.column("text").to_pylist() if "text" in cols else None
-        msgs = t.column("messages").to_pylist() if "messages" in cols else None
-        ids = t.column("id").to_pylist() if "id" in cols else [None] * t.num_rows
-        if texts is not None:
-            entry["chars"] = distribution([len(x or "") for x in texts])
-        for i in range(t.num_rows):
-            m = _messages(msgs[i]) if msgs is not None else None
-            if m is not None:
-                convs.add(m)
-            text = (texts[i] if texts is not None else None) or (
-                "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in m) if m else ""
-            )
-            loc = [split, i if ids[i] is None else ids[i]]
-            text_stats.add(text, loc)
-            if ids[i] is not None:
-                by_id[str(ids[i])] = len(all_texts)
-            all_texts.append(text)
-            all_split.append(split)
-            where.append(loc)
-        splits[split] = entry
-    for split, idx in _token_shards(root).items():
-        splits.setdefault(split, {}).update(idx)
+    _check_manifest(mpath, manifest)
     rejections, dups = _rejections(root / "rejected.jsonl")
     counts = manifest.get("counts") or {}
+    members = _clusters(dups)
+    want = {str(k) for k, _ in members[:CLUSTERS]}
+    # prepare checks leakage on its key tables with the dedup config it ran; use that, and
+    # check the written rows only when the manifest does not say (and they are few enough).
+    leak = (manifest.get("global_step") or {}).get("leakage")
+    files = _split_files(root, manifest)
+    total = sum(_num_rows(p) for ps in files.values() for p in ps)
+    scan = Scan(total, want, keep_texts=leak is None and 0 < total <= LEAKAGE_MAX_ROWS)
+    splits: dict[str, Any] = {name: scan.split(name, paths) for name, paths in files.items()}
+    for split, idx in _token_shards(root).items():
+        splits.setdefault(split, {}).update(idx)
+    if isinstance(leak, dict):
+        leakage = {"checked": True, "by": "forge prepare", **leak}
+    elif scan.keep_texts:
+        leakage = _leakage(scan.texts, scan.split_of, scan.where)
+    else:
+        leakage = {"checked": False, "reason": f"no leakage check in the manifest and {total} rows"}
+    convs, text_stats = scan.convs, scan.text
     report: dict[str, Any] = {
         "kind": "dataset",
         "forge_version": __version__,
@@ -179,8 +165,9 @@ def dataset_report(root: Path) -> dict[str, Any]:
         "name": manifest.get("name"),
         "model": manifest.get("model"),
         "template": manifest.get("template"),
-        "sources": manifest.get("inputs") or [],
+        "sources": _sources(manifest),
         "rows": sum(s.get("rows", 0) for s in splits.values()),
+        "input_rows": (counts.get("read") or {}).get("in"),
         "counts": counts,
         "splits": splits,
         "tokens": {"by_split": {s: e["tokens"] for s, e in splits.items() if "tokens" in e}},
@@ -189,26 +176,34 @@ def dataset_report(root: Path) -> dict[str, Any]:
         "encoding": {
             "problems": dict(text_stats.encoding),
             "examples": text_stats.examples,
-            "repaired": _stage_count(counts, "clean", "repaired"),
+            "repaired": (manifest.get("repairs") or {}).get("encoding_repaired"),
         },
-        "duplicates": _dup_summary(dups, counts, all_texts, by_id),
+        "duplicates": _dup_summary(dups, members, counts, scan.texts_by_id, total),
+        "text_rows_measured": scan.seen // scan.stride if scan.sampled else scan.seen,
         "rejections": rejections,
-        "leakage": _leakage(all_texts, all_split, where) if all_texts else {"checked": False},
+        "leakage": leakage,
     }
     report["problems"] = problems(report)
     return report
 
 
-def _messages(raw: Any) -> list[dict[str, Any]] | None:
-    if raw is None:
-        return None
-    try:
-        m = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(m, dict):
-        m = m.get("messages")
-    return m if isinstance(m, list) else None
+def _sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per input: its path, format and encoding when the manifest says them."""
+    out = []
+    for s in manifest.get("sources") or []:
+        files = s.get("files") or [{"path": s.get("path")}]
+        for f in files:
+            out.append(
+                {
+                    "path": f.get("path"),
+                    "format": s.get("format"),
+                    "confidence": s.get("confidence"),
+                    "encoding": f.get("encoding"),
+                }
+            )
+    if out:
+        return out
+    return [{"path": i.get("path"), "bytes": i.get("bytes")} for i in manifest.get("inputs") or []]
 
 
 def _token_shards(root: Path) -> dict[str, dict[str, Any]]:
@@ -233,28 +228,32 @@ def _stage_count(counts: dict[str, Any], stage: str, key: str) -> int | None:
     return int(v) if isinstance(v, (int, float)) else None
 
 
-def _dup_summary(dups, counts, texts, by_id) -> dict[str, Any]:
-    kinds = Counter(d["kind"] for d in dups)
-    seen = _stage_count(counts, "dedup", "in") or (len(texts) + len(dups)) or 1
+def _clusters(dups: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """(kept row id, removed rows) per cluster, largest first."""
     members: dict[Any, list[dict[str, Any]]] = {}
     for d in dups:
         members.setdefault(d["dup_of"], []).append(d)
-    top = sorted(members.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:10]
+    return sorted(members.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))
+
+
+def _dup_summary(dups, members, counts, texts_by_id, kept_rows) -> dict[str, Any]:
+    kinds = Counter(d["kind"] for d in dups)
+    seen = _stage_count(counts, "dedup", "in") or (kept_rows + len(dups)) or 1
     clusters = []
-    for kept, rest in top:
-        i = by_id.get(str(kept))
+    for kept, rest in members[:CLUSTERS]:
+        text = texts_by_id.get(str(kept))
         clusters.append(
             {
                 "kept": {
-                    "row_id": kept,
-                    "text": snippet(texts[i]) if i is not None else None,
+                    "row_id": str(kept),
+                    "text": snippet(text) if text is not None else None,
                     "source": None,
-                },  # fmt: skip
+                },
                 "size": 1 + len(rest),
                 "removed": [
-                    {"source": r["source"], "row_id": r["row_id"], "text": None, "kind": r["kind"]}
+                    {"source": r["source"], "row_id": str(r["row_id"]), "kind": r["kind"]}
                     for r in rest[:EXAMPLES]
-                ],  # fmt: skip
+                ],
             }
         )
     return {
@@ -264,5 +263,5 @@ def _dup_summary(dups, counts, texts, by_id) -> dict[str, Any]:
         "exact_rate": round(kinds["exact"] / seen, 4),
         "near_rate": round(kinds["near"] / seen, 4),
         "clusters": clusters,
-        "cluster_sizes": distribution([1 + len(r) for r in members.values()]),
+        "cluster_sizes": distribution([1 + len(r) for _, r in members]),
     }

@@ -181,19 +181,40 @@ def _splits(r: dict[str, Any]) -> str:
     if not splits:
         return ""
     rows = [
-        [name, s.get("rows", 0), s.get("tokens_total", "-"), s.get("trainable_total", "-"),
-         (s.get("tokens") or {}).get("p50", "-"), (s.get("tokens") or {}).get("max", "-")]
+        [
+            name,
+            s.get("rows", 0),
+            s.get("documents", s.get("rows", 0)),
+            s.get("tokens_total", "-"),
+            s.get("trainable_total", "-"),
+            (s.get("tokens") or {}).get("p50", "-"),
+            (s.get("tokens") or {}).get("max", "-"),
+            f"{100 * s['fill_rate']:.1f}%" if "fill_rate" in s else "-",
+        ]
         for name, s in splits.items()
-    ]  # fmt: skip
-    charts = [composition_svg(splits)] + [
-        histogram_svg(s["tokens"], f"tokens per row: {name}")
-        for name, s in splits.items()
-        if s.get("tokens")
     ]
+    charts = [composition_svg(splits)]
+    for name, s in splits.items():
+        if s.get("tokens"):
+            charts.append(histogram_svg(s["tokens"], f"tokens per row: {name}"))
+        if s.get("trainable_tokens"):
+            charts.append(histogram_svg(s["trainable_tokens"], f"trainable tokens: {name}"))
     return (
         "<h2>Splits</h2>"
         + f'<div class="charts">{"".join(charts)}</div>'
-        + _table(["split", "rows", "tokens", "trainable tokens", "p50 tokens", "max tokens"], rows)
+        + _table(
+            [
+                "split",
+                "rows",
+                "documents",
+                "tokens",
+                "trainable",
+                "p50 tokens",
+                "max tokens",
+                "fill",
+            ],
+            rows,
+        )
     )
 
 
@@ -227,10 +248,18 @@ def _fields(r: dict[str, Any]) -> str:
     if not f:
         return ""
     rows = [
-        [k, s["present"], s["missing"], f"{100 * s['missing_rate']:.1f}%", s["empty"],
-         f"{100 * s['empty_rate']:.1f}%", s["length"].get("p50", "-"), s["length_unit"]]
+        [
+            k,
+            s["present"],
+            s["missing"],
+            f"{100 * s['missing_rate']:.1f}%",
+            s["empty"],
+            f"{100 * s['empty_rate']:.1f}%",
+            s["length"].get("p50", "-"),
+            s["length_unit"],
+        ]
         for k, s in f.items()
-    ]  # fmt: skip
+    ]
     head = ["field", "present", "missing", "missing %", "empty", "empty %", "p50 length", "unit"]
     return "<h2>Fields</h2>" + _table(head, rows)
 
@@ -294,10 +323,16 @@ def _sources(r: dict[str, Any]) -> str:
     if not src:
         return ""
     rows = [
-        [s.get("path"), s.get("format", "-"), s.get("confidence", "-"), s.get("rows", "-"),
-         s.get("encoding", "-"), s.get("bytes", "-")]
+        [
+            s.get("path"),
+            s.get("format", "-"),
+            s.get("confidence", "-"),
+            s.get("rows", "-"),
+            s.get("encoding", "-"),
+            s.get("bytes", "-"),
+        ]
         for s in src
-    ]  # fmt: skip
+    ]
     return "<h2>Sources</h2>" + _table(
         ["path", "format", "confidence", "rows", "encoding", "bytes"], rows
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,11 @@ def inspect_raw(
     tokenizer: str | None = None,
     dedup: DedupConfig | None = None,
     limit: int | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """A report dict (the same layout as a prepared dataset's report, kind "raw")."""
+    """A report dict (the same layout as a prepared dataset's report, kind "raw").
+
+    `on_rows(n)` is called every 1,000 rows read and at the end (for a progress bar)."""
     files = expand([str(p) for p in paths])
     fields, convs, text_stats = FieldStats(), ConversationStats(), TextStats()
     counter = TokenCounter(tokenizer)
@@ -64,6 +68,8 @@ def inspect_raw(
             if limit is not None and len(texts) >= limit:
                 break
             n_rows += 1
+            if on_rows is not None and n_rows % 1000 == 0:
+                on_rows(1000)
             loc = [str(path), line]
             if _is_error(obj):
                 _reject(rejected, rej_examples, obj.reason, loc, getattr(obj, "detail", ""))
@@ -87,6 +93,8 @@ def inspect_raw(
             text_stats.add(text, loc)
             texts.append(text)
             where.append(loc)
+        if on_rows is not None:
+            on_rows(n_rows % 1000)
         sources.append(
             {
                 "path": str(path),

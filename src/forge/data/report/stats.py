@@ -55,8 +55,13 @@ _STOPWORDS = {
     "pt": "o de que e do da em um para é com não uma os no se na por mais dos ao pelo",
     "nl": "de het een en van is dat niet op te zijn met voor er ik je die in aan",
 }
-_STOP = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+_LANGS_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words.split():
+        _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
     ("HIRAGANA", "ja"),
@@ -79,8 +84,11 @@ def language(text: str) -> str:
     """
     sample = text[:2000]
     scripts: Counter[str] = Counter()
-    for ch in sample:
-        if ch.isalpha():
+    scripts["LATIN"] = len(_ASCII_LETTER.findall(sample))
+    if not sample.isascii():  # only the non-ASCII characters need a Unicode name
+        for ch in _NON_ASCII.findall(sample):
+            if not ch.isalpha():
+                continue
             if ord(ch) < 0x250:
                 scripts["LATIN"] += 1
                 continue
@@ -91,6 +99,7 @@ def language(text: str) -> str:
                     break
             else:
                 scripts["LATIN" if "LATIN" in name else "other"] += 1
+    scripts = +scripts  # drop zero counts
     if not scripts:
         return "unknown"
     top, _ = scripts.most_common(1)[0]
@@ -99,9 +108,14 @@ def language(text: str) -> str:
     if top != "LATIN":
         return "unknown" if top == "other" else top
     words = _WORD.findall(sample.casefold())
-    hits = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
-    best = max(hits, key=lambda k: hits[k])
-    return best if hits[best] >= 2 and hits[best] >= 0.05 * len(words) else "latin-other"
+    hits: Counter[str] = Counter()
+    for w in words:
+        for lang in _LANGS_OF.get(w, ()):
+            hits[lang] += 1
+    if not hits:
+        return "latin-other"
+    best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
+    return best if n >= 2 and n >= 0.05 * len(words) else "latin-other"
 
 
 # -- encoding -----------------------------------------------------------------------------
@@ -121,14 +135,15 @@ def encoding_problems(text: str) -> list[str]:
     if _maybe_mojibake(text):
         import ftfy
 
-        if ftfy.fix_text(text, normalization=None, fix_line_breaks=False) != text:
+        # fix_encoding only: quotes, ligatures and widths are not encoding problems.
+        if ftfy.fix_encoding(text) != text:
             found.append("mojibake")
     return found
 
 
 def _maybe_mojibake(text: str) -> bool:
-    """Cheap pre-check before ftfy: mojibake needs characters from Latin-1/1252 ranges."""
-    return any(0x80 <= ord(c) < 0x250 or c in "â€™œ" for c in text)
+    """Cheap pre-check before ftfy: mojibake needs non-ASCII characters."""
+    return not text.isascii()
 
 
 # -- fields ----------------------------------------------------------------------------------
@@ -143,10 +158,16 @@ def is_empty(v: Any) -> bool:
 
 
 class FieldStats:
-    """Per top-level field: rows present, missing (absent or null), empty, lengths."""
+    """Per top-level field: rows present, missing (absent or null), empty, lengths.
+
+    A field counts as missing only in rows of the files where it appears at all, so
+    inspecting two files with different columns does not call every column half missing.
+    """
 
     def __init__(self) -> None:
         self.rows = 0
+        self.file_rows: Counter[str] = Counter()
+        self.files_of: dict[str, set[str]] = {}
         self.present: Counter[str] = Counter()
         self.missing_null: Counter[str] = Counter()
         self.empty: Counter[str] = Counter()
@@ -156,9 +177,12 @@ class FieldStats:
 
     def add(self, obj: Any, where: Any = None) -> None:
         self.rows += 1
+        file = str(where[0]) if isinstance(where, (list, tuple)) and where else ""
+        self.file_rows[file] += 1
         if not isinstance(obj, dict):
             return
         for k, v in obj.items():
+            self.files_of.setdefault(k, set()).add(file)
             if v is None:
                 self.missing_null[k] += 1
                 self._example(f"missing:{k}", where, obj)
@@ -180,13 +204,15 @@ class FieldStats:
         fields = set(self.present) | set(self.missing_null)
         out = {}
         for k in sorted(fields, key=lambda f: (-self.present[f], f)):
-            missing = self.rows - self.present[k]
+            rows = sum(self.file_rows[f] for f in self.files_of.get(k, ()))
+            missing = rows - self.present[k]
             out[k] = {
+                "rows": rows,
                 "present": self.present[k],
                 "missing": missing,
-                "missing_rate": round(missing / self.rows, 4) if self.rows else 0.0,
+                "missing_rate": round(missing / rows, 4) if rows else 0.0,
                 "empty": self.empty[k],
-                "empty_rate": round(self.empty[k] / self.rows, 4) if self.rows else 0.0,
+                "empty_rate": round(self.empty[k] / rows, 4) if rows else 0.0,
                 "length": distribution(self.lengths.get(k, [])),
                 "length_unit": self.units.get(k, "chars"),
             }
@@ -244,20 +270,9 @@ class TokenCounter:
         self.tok = None
         self.name = "estimate: words and punctuation (pass --tokenizer for exact counts)"
         if tokenizer:
-            from pathlib import Path
+            from forge.chat.tokenizer import read_tokenizer
 
-            from tokenizers import Tokenizer
-
-            p = Path(tokenizer)
-            path = p / "tokenizer.json" if p.is_dir() else p
-            if not path.is_file():
-                from forge.errors import ForgeError
-
-                raise ForgeError(
-                    f"no tokenizer at {tokenizer}",
-                    "pass a tokenizer.json file or a model folder that holds one",
-                )
-            self.tok = Tokenizer.from_file(str(path))
+            self.tok, path, _ = read_tokenizer(tokenizer)
             self.name = str(path)
 
     def count(self, texts: list[str]) -> list[int]:

@@ -24,18 +24,19 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
     c = console or Console()
     d = r.get("duplicates") or {}
     rej = r.get("rejections") or {}
-    head = Table(title=f"Data quality: {r.get('name') or ', '.join(r.get('paths') or [])}",
-                 show_header=False, title_justify="left")  # fmt: skip
+    head = Table(
+        title=f"Data quality: {r.get('name') or ', '.join(r.get('paths') or [])}",
+        show_header=False,
+        title_justify="left",
+    )
     head.add_column(style="bold")
     head.add_column()
     head.add_row("rows", _n(r.get("rows", 0)))
     for s in r.get("sources") or []:
         if "format" in s:
-            head.add_row(
-                "source",
-                f"{s['path']}: {s['format']} ({s.get('confidence', 0):.0%}), "
-                f"{_n(s.get('rows', 0))} rows, {s.get('encoding')}",
-            )
+            rows = f", {_n(s['rows'])} rows" if "rows" in s else ""
+            conf = f" ({s['confidence']:.0%})" if isinstance(s.get("confidence"), float) else ""
+            head.add_row("source", f"{s['path']}: {s['format']}{conf}{rows}, {s.get('encoding')}")
     head.add_row("exact duplicates", f"{_n(d.get('exact', 0))} ({d.get('exact_rate', 0):.1%})")
     head.add_row("near duplicates", f"{_n(d.get('near', 0))} ({d.get('near_rate', 0):.1%})")
     head.add_row("rejected", _n(rej.get("total", 0)))
@@ -76,18 +77,29 @@ def print_summary(r: dict[str, Any], console: Console | None = None) -> None:
         for col in ("field", "present", "missing", "empty", "p50 length"):
             t.add_column(col, justify="right" if col != "field" else "left")
         for k, s in list(fields.items())[:20]:
-            t.add_row(k, _n(s["present"]), _n(s["missing"]), _n(s["empty"]),
-                      _n(s["length"].get("p50", "-")))  # fmt: skip
+            t.add_row(
+                k,
+                _n(s["present"]),
+                _n(s["missing"]),
+                _n(s["empty"]),
+                _n(s["length"].get("p50", "-")),
+            )
         c.print(t)
 
     splits = r.get("splits") or {}
     if splits and r.get("kind") == "dataset":
         t = Table(title="Splits", title_justify="left")
-        for col in ("split", "rows", "tokens", "trainable"):
+        for col in ("split", "rows", "documents", "tokens", "trainable", "fill"):
             t.add_column(col, justify="right" if col != "split" else "left")
         for k, s in splits.items():
-            t.add_row(k, _n(s.get("rows", 0)), _n(s.get("tokens_total", "-")),
-                      _n(s.get("trainable_total", "-")))  # fmt: skip
+            t.add_row(
+                k,
+                _n(s.get("rows", 0)),
+                _n(s.get("documents", s.get("rows", 0))),
+                _n(s.get("tokens_total", "-")),
+                _n(s.get("trainable_total", "-")),
+                f"{s['fill_rate']:.1%}" if "fill_rate" in s else "-",
+            )
         c.print(t)
 
     probs = r.get("problems") or []

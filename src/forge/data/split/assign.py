@@ -22,13 +22,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import xxhash
 
 from forge.config.quality import DedupConfig, SplitConfig
 from forge.data.dedup.hashing import mix64
-from forge.data.dedup.lsh import connect
+from forge.data.dedup.lsh import connect, iter_batches, sql_str
 from forge.errors import ForgeError
 
 SPLITS = ("train", "validation", "test")
@@ -95,10 +94,9 @@ def _stage_keys(
 ) -> int:
     """Stream the surviving rows' split keys (plus seeded randoms) into Parquet under out."""
     out.mkdir(parents=True, exist_ok=True)
-    dataset = ds.dataset([str(f) for f in key_files], format="parquet")
-    cols = [c for c in ("row_id", "stratum", "timestamp", "group") if c in dataset.schema.names]
     part = n = 0
-    for batch in dataset.to_batches(columns=cols, batch_size=131_072):
+    for batch in iter_batches(key_files, ["row_id", "stratum", "timestamp", "group"]):
+        cols = batch.schema.names
         ids = batch.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
         if len(removed):
             pos = np.searchsorted(removed, ids).clip(max=len(removed) - 1)
@@ -149,9 +147,7 @@ def _by_rank(con, ratios: np.ndarray, stratified: bool) -> pa.Table:
     skey = "coalesce(stratum, '')" if stratified else "''"
     counts = con.sql(f"SELECT {skey} AS s, count(*) AS n FROM k GROUP BY s ORDER BY s").fetchnumpy()
     alloc = allocate(counts["n"].astype(np.int64), ratios)
-    plan = pa.table(  # noqa: F841 (queried by name below)
-        {"s": counts["s"], "n_test": alloc[:, 2], "n_val": alloc[:, 1]}
-    )
+    con.register("plan", pa.table({"s": counts["s"], "n_test": alloc[:, 2], "n_val": alloc[:, 1]}))
     return con.sql(
         f"""
         SELECT row_id, CASE WHEN pos <= n_test THEN 'test'
@@ -185,7 +181,7 @@ def _temporal(con, ratios: np.ndarray, n: int) -> pa.Table:
     b1 = _cut(cum, t[0], 0)
     b2 = _cut(cum, t[0] + t[1], b1)
     split = np.where(cum <= b1, "train", np.where(cum <= b2, "validation", "test"))
-    plan = pa.table({"ts": g["ts"], "split": split.astype(object)})  # noqa: F841
+    con.register("plan", pa.table({"ts": g["ts"], "split": split.astype(object)}))
     return con.sql(
         "SELECT row_id, split FROM k JOIN plan USING (ts) ORDER BY row_id"
     ).to_arrow_table()
@@ -199,7 +195,7 @@ def _grouped(con, ratios: np.ndarray, n: int) -> pa.Table:
     mid = np.cumsum(cnt) - cnt / 2.0
     t = targets(n, ratios)
     split = np.where(mid <= t[2], "test", np.where(mid <= t[2] + t[1], "validation", "train"))
-    plan = pa.table({"grp": g["grp"], "split": split.astype(object)})  # noqa: F841
+    con.register("plan", pa.table({"grp": g["grp"], "split": split.astype(object)}))
     return con.sql(
         "SELECT row_id, split FROM k JOIN plan USING (grp) ORDER BY row_id"
     ).to_arrow_table()
@@ -223,9 +219,9 @@ def assign_splits(
     if n == 0:
         shutil.rmtree(work, ignore_errors=True)
         return SCHEMA.empty_table()
-    con = connect(work, DedupConfig(), name="split")
+    con = connect(work, DedupConfig(memory_limit=cfg.memory_limit), name="split")
     try:
-        con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet('{work.as_posix()}/keys/*')")
+        con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet({sql_str(work / 'keys' / '*')})")
         ratios = _ratios(cfg)
         if cfg.method == "temporal":
             out = _temporal(con, ratios, n)

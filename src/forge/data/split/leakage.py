@@ -74,7 +74,7 @@ def check_leakage(
                 candidate_pairs(con, bands, cfg.max_bucket_pairs)
                 a, b, est = verified_pairs(con, key_files, cfg)
                 if len(a):
-                    vp = pa.table({"a": a, "b": b, "j": est})  # noqa: F841
+                    con.register("vp", pa.table({"a": a, "b": b, "j": est}))
                     rows = con.sql(
                         f"""
                         WITH h AS (SELECT row_id, exact_hash FROM read_parquet({files}))

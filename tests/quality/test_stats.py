@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from forge.data.report.stats import distribution, encoding_problems, language
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The cat is on the table and it is happy", "en"),
+        ("El gato está en la mesa y es feliz con los niños", "es"),
+        ("Le chat est sur la table et il est content pour vous", "fr"),
+        ("Der Hund ist nicht in dem Haus und das ist gut", "de"),
+        ("这是一个中文句子", "zh"),
+        ("これは日本語の文です", "ja"),
+        ("안녕하세요 반갑습니다", "ko"),
+        ("Привет как дела", "cyrillic"),
+        ("xyzzy qwerty", "latin-other"),
+        ("123 456 !!", "unknown"),
+    ],
+)
+def test_language(text, lang):
+    assert language(text) == lang
+
+
+def test_encoding_problems():
+    assert encoding_problems("plain text") == []
+    assert encoding_problems("Itâ€™s broken") == ["mojibake"]
+    assert encoding_problems("café “quoted” ﬁne") == []  # real accents, quotes, ligatures
+    assert encoding_problems("lost \ufffd byte") == ["replacement_char"]
+    assert set(encoding_problems("a\x00b\x07")) == {"nul_byte", "control_chars"}
+    assert encoding_problems("tab\tand\nnewline\r\n") == []
+
+
+def test_distribution():
+    d = distribution(range(1, 101))
+    assert (d["count"], d["min"], d["max"], d["p50"]) == (100, 1.0, 100.0, 50.5)
+    assert sum(d["histogram"]["counts"]) == 100
+    assert len(d["histogram"]["edges"]) == len(d["histogram"]["counts"]) + 1
+    assert distribution([]) == {"count": 0}
+    assert distribution([5, 5, 5])["histogram"]["counts"][0] == 3
