@@ -4,7 +4,7 @@
 # Run through `make demo` (which puts .venv/bin on PATH). DEMO_STEPS sets the training length.
 set -euo pipefail
 DEMO=${DEMO_DIR:-demo}
-STEPS=${DEMO_STEPS:-300}
+STEPS=${DEMO_STEPS:-600}
 mkdir -p "$DEMO"
 cd "$DEMO"
 
