@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from forge.cli import common
+from forge.errors import ForgeError
 
 runs_app = typer.Typer(help="List, show and compare training runs.", invoke_without_command=True)
 tokenizer_app = typer.Typer(
@@ -61,13 +62,18 @@ def train_cmd(
     from forge.track.console import ConsoleReporter
     from forge.train.loop import train
 
+    if max_steps is not None and max_steps < 1:
+        raise ForgeError(
+            f"--max-steps must be at least 1 (got {max_steps})",
+            "pass a positive number of steps, or leave it out to use training.max_steps",
+        )
     # Without forge.yaml, --data or --preset (or --resume) says what to train; else: no plan.
     cfg = common.load("train", required=not (data or preset or resume))
     if data:
         cfg.training.data = data
     if preset:
         cfg.model.name = preset
-    if max_steps and not resume:
+    if max_steps is not None and not resume:
         cfg.training.max_steps = max_steps
     if run_name:
         cfg.training.run_name = run_name

@@ -32,8 +32,9 @@ class ModelConfig(Section):
     )
     tokenizer: str | None = Field(
         None,
-        description="Tokenizer: a local model folder, a tokenizer.json trained by forge, or `char`. "
-        "Empty: the model's own.",
+        description="Tokenizer: a local model folder, a tokenizer.json, or `char` / `bpe` (trained "
+        "on the data by `forge prepare`, or by `forge train` on a text file). Empty: the model's "
+        "own.",
     )
     max_length: int = Field(2048, gt=0, description="Maximum sequence length in tokens.")
     special_tokens: dict[str, str] = Field(

@@ -87,6 +87,12 @@ def prepare(
         )
     if dry_run:
         return _dry_run(cfg, out, t0)
+    from forge.data.model_side import train_for_data
+
+    vocab = cfg.training.gpt.vocab_size or 4096
+    cfg = cfg.model_copy(
+        update={"model": train_for_data(cfg.model, _files(cfg), out / ".tokenizers", vocab)}
+    )
 
     inputs = mf.input_entries(_files(cfg))
     cfg_hash = mf.config_hash(cfg.data, pre, cfg.model)

@@ -122,6 +122,7 @@ def build(
             tok = make_tokenizer(spec, path, tcfg.gpt.vocab_size or 4096)
         data = open_data(path, tok, tcfg.val_fraction, cache_dir, tcfg.data_source)
         tok = data.tokenizer
+        data.check_block(tcfg.gpt.block_size)  # before a run folder is made for nothing
         if run_dir is None:
             run_dir = _new_run_dir(tcfg, preset)
             save_tokenizer(tok, run_dir / "tokenizer.json")

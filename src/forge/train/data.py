@@ -89,6 +89,18 @@ class TokenData:
     source: str
     bytes_per_token: float  # for bits per byte: loss / ln 2 / bytes_per_token
 
+    def check_block(self, block: int) -> None:
+        """Both splits hold at least one window of ``block + 1`` tokens: said before training
+        starts rather than at the first evaluation."""
+        for name, part in (("train", self.train), ("validation", self.validation)):
+            if int(part.valid_starts(block).sum()) <= 0:
+                raise ForgeError(
+                    f"{self.source}: the {name} split has {part.tokens:,} tokens, too few for "
+                    f"block_size {block} (it needs at least {block + 2})",
+                    "use more data, a larger validation share (training.val_fraction, or "
+                    "preprocessing.split when preparing), or a smaller training.gpt.block_size",
+                )
+
     def batch(
         self,
         split: str,
@@ -191,6 +203,11 @@ def prepared_source(folder: str | Path, tokenizer: Tokenizer | None, *_: object)
     from forge.train.tokenizer import load_tokenizer
 
     folder = Path(folder)
+    if not (folder / "manifest.json").is_file() and not (folder / "tokens").is_dir():
+        raise ForgeError(
+            f"{folder}: a folder, but not prepared data (no manifest.json or tokens/)",
+            "pass a text file, or a folder written by `forge prepare`",
+        )
     tok_path = folder / "tokenizer" / "tokenizer.json"
     data_tok = load_tokenizer(tok_path) if tok_path.is_file() else None
     if (
