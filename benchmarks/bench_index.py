@@ -39,6 +39,15 @@ def files(data: Path, tldr_limit: int | None) -> list[str]:
     return [str(p) for p in book + pages]
 
 
+def _cfg(db: str | None = None):
+    """The index config the phases use: the backend given by --backend (passed down in the
+    environment to the phase processes)."""
+    from forge.config.index import IndexConfig
+
+    backend = os.environ.get("BENCH_INDEX_BACKEND", "auto")
+    return IndexConfig(backend=backend) if db is None else IndexConfig(path=db, backend=backend)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -52,7 +61,7 @@ def cpu_s() -> float:
 def phase_build(db: str, paths: list[str]) -> dict:
     from forge.index import Index
 
-    idx = Index(db)
+    idx = Index(db, config=_cfg(db))
     t0 = time.perf_counter()
     idx.embedder.model  # noqa: B018 - load the model first, timed on its own
     load = time.perf_counter() - t0
@@ -81,10 +90,9 @@ class _RandomVectors:
     def __init__(self) -> None:
         import numpy as np
 
-        from forge.config.index import IndexConfig
         from forge.index.embed import make_embedder
 
-        self.real = make_embedder(IndexConfig())
+        self.real = make_embedder(_cfg())
         self.max_tokens = self.real.max_tokens
         self.rng = np.random.default_rng(0)
 
@@ -102,10 +110,9 @@ class _QueryModel:
     name = "bench-structure"
 
     def __init__(self) -> None:
-        from forge.config.index import IndexConfig
         from forge.index.embed import make_embedder
 
-        self.real = make_embedder(IndexConfig())
+        self.real = make_embedder(_cfg())
         self.max_tokens = self.real.max_tokens
         self.count_tokens = self.real.count_tokens
         self.embed = self.real.embed
@@ -150,7 +157,6 @@ def phase_embed(db: str) -> dict:
     """The embedder alone on exactly the chunks the index embedded, in one call."""
     import sqlite3
 
-    from forge.config.index import IndexConfig
     from forge.index.chunk import embed_text
     from forge.index.embed import make_embedder
 
@@ -159,7 +165,7 @@ def phase_embed(db: str) -> dict:
             "SELECT heading, text FROM chunks WHERE id IN (SELECT min(id) FROM chunks GROUP BY hash)"
         ).fetchall()
     texts = [embed_text(h, t) for h, t in rows]
-    emb = make_embedder(IndexConfig())
+    emb = make_embedder(_cfg())
     emb.embed(texts[:8])  # load and warm
     t0, c0 = time.perf_counter(), cpu_s()
     emb.embed(texts)
@@ -171,7 +177,7 @@ def phase_noop(db: str) -> dict:
 
     times = []
     for _ in range(5):
-        idx = Index(db)
+        idx = Index(db, config=_cfg(db))
         t0 = time.perf_counter()
         rep = idx.update()
         times.append(time.perf_counter() - t0)
@@ -186,7 +192,7 @@ def phase_query(db: str) -> dict:
 
     from forge.index import Index
 
-    idx = Index(db)
+    idx = Index(db, config=_cfg(db))
     out: dict = {"queries": len(QUERIES), **latency(idx, [q for q, _, _ in QUERIES])}
     for mode in ("bm25", "vector", "hybrid"):
         found, rr = 0, 0.0
@@ -218,6 +224,12 @@ def main() -> None:
         action="store_true",
         help="only the full-size structural figures (random vectors: no-op re-index, latency)",
     )
+    ap.add_argument(
+        "--backend",
+        choices=("auto", "transformers", "sentence-transformers"),
+        default=None,
+        help="index.backend for every phase (default: the config default)",
+    )
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -239,6 +251,8 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    if a.backend:
+        os.environ["BENCH_INDEX_BACKEND"] = a.backend
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-index-"))
     work.mkdir(parents=True, exist_ok=True)
     paths = files(a.data, a.tldr)

@@ -16,6 +16,13 @@ class IndexConfig(Section):
         description="Embedding model: `all-MiniLM-L6-v2` (offline package), another registered "
         "embedder, or a local sentence-transformers folder.",
     )
+    backend: Literal["auto", "transformers", "sentence-transformers"] = Field(
+        "sentence-transformers",
+        description="How a model folder runs: `sentence-transformers` (any folder), "
+        "`transformers` (transformers + torch only, for a Transformer + Pooling(mean/cls/max) "
+        "[+ Normalize] folder; same vectors and speed, about 150 MB lower peak RSS while indexing), or `auto` "
+        "(transformers when the folder allows, else sentence-transformers).",
+    )
     sources: list[str] = Field(
         default_factory=list,
         description="Files or folders `forge index` reads when given no PATH (the paths of the "
