@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -37,7 +38,7 @@ WORD = re.compile(r"\w+")
 
 
 def shared_data() -> Path:
-    for cand in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+    for cand in (ROOT.parent / "shared" / "data", Path(os.environ.get("FORGE_TEST_DATA", "."))):
         if cand.is_dir():
             return cand
     sys.exit("../shared/data not found")

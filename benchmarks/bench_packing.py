@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def alpaca() -> list[dict]:
-    for cand in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+    for cand in (ROOT.parent / "shared" / "data", Path(os.environ.get("FORGE_TEST_DATA", "."))):
         p = cand / "chat" / "alpaca_5000.json"
         if p.is_file():
             return json.loads(p.read_text())
