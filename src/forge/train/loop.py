@@ -88,6 +88,11 @@ def train(
 ) -> TrainResult:
     """Train (or resume) a run; returns where it ended. ``console`` shows progress."""
     info = dist.setup(cfg.hardware.device)
+    # Late in training, AdamW's second moments and many gradients fall into float32's
+    # subnormal range, where x86 CPUs take a slow path: without flushing them to zero the
+    # baby Shakespeare run dropped from ~21k to ~16.8k tokens/s after step 500 on 2 cores.
+    # The flag is process-wide CPU state (Python floats feel it too): restored on the way out.
+    torch.set_flush_denormal(True)
     try:
         set_threads(cfg.training.num_threads)
         run = build(cfg, resume, info, max_steps)
@@ -103,6 +108,7 @@ def train(
                 write_status(run.dir, status=failed, error=repr(e)[:500])
             raise
     finally:
+        torch.set_flush_denormal(False)
         dist.teardown(info)
 
 
