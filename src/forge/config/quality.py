@@ -65,7 +65,7 @@ class DedupConfig(Section):
     )
     seed: int = Field(1, description="Seed of the MinHash permutations.")
     memory_limit: str = Field(
-        "256MB",
+        "128MB",
         pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
         description="Memory DuckDB may use in the global dedup step before spilling to the "
         "work folder, e.g. 128MB, 1GB. Under a process memory limit (rlimit or cgroup) it "
@@ -118,7 +118,7 @@ class SplitConfig(Section):
         True, description="After splitting, check that no duplicate pair crosses splits."
     )
     memory_limit: str = Field(
-        "256MB",
+        "128MB",
         pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
         description="Memory DuckDB may use in split assignment before spilling to disk "
         "(capped like dedup.memory_limit under a process memory limit).",
