@@ -114,3 +114,31 @@ def test_global_step_same_result_with_a_tiny_memory_limit(tmp_path, monkeypatch)
     monkeypatch.setattr(lsh, "_QUERY_ROWS", 4_000_000)
     assert leak == check_leakage(files, splits, roomy, tmp_path / "g")
     assert leak["ok"]
+
+
+def test_arrow_reserves_little_under_an_rlimit(tmp_path):
+    """Under a data rlimit, importing pyarrow through forge.data leaves room to work: mimalloc
+    would otherwise reserve a 1 GiB arena that the limit counts whole."""
+    import subprocess
+    import sys
+
+    code = (
+        "import re, forge.data, pyarrow.dataset, pyarrow as pa, os\n"
+        "s = open('/proc/self/status').read()\n"
+        "print(int(re.search(r'VmData:\\s+(\\d+)', s).group(1)) >> 10,"
+        " os.environ.get('MIMALLOC_ARENA_RESERVE'), pa.default_memory_pool().backend_name)\n"
+    )
+    if not sys.platform.startswith("linux"):
+        pytest.skip("VmData is Linux's")
+
+    def limit() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, hard))
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit, check=True
+    ).stdout.split()
+    data_mb, reserve, backend = int(out[0]), out[1], out[2]
+    assert reserve == "64MiB"
+    if backend == "mimalloc":
+        assert data_mb < 700, data_mb
