@@ -60,7 +60,7 @@ for _lang, _words in _STOPWORDS.items():
     for _w in _words.split():
         _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
@@ -84,7 +84,10 @@ def language(text: str) -> str:
     """
     sample = text[:2000]
     scripts: Counter[str] = Counter()
-    scripts["LATIN"] = len(_ASCII_LETTER.findall(sample))
+    raw = sample.encode("utf-8", "surrogatepass")
+    # ASCII letters: what deleting them takes away (bytes.translate is a C loop; non-ASCII
+    # characters encode to bytes >= 0x80, never deleted)
+    scripts["LATIN"] = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
     if not sample.isascii():  # only the non-ASCII characters need a Unicode name
         for ch in _NON_ASCII.findall(sample):
             if not ch.isalpha():
@@ -109,9 +112,11 @@ def language(text: str) -> str:
         return "unknown" if top == "other" else top
     words = _WORD.findall(sample.casefold())
     hits: Counter[str] = Counter()
-    for w in words:
+    # counted in C, then each distinct word visited once, in first-seen order (ties in
+    # `hits` go to the language seen first, as a word-by-word count would give them)
+    for w, n in Counter(words).items():
         for lang in _LANGS_OF.get(w, ()):
-            hits[lang] += 1
+            hits[lang] += n
     if not hits:
         return "latin-other"
     best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
