@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -147,8 +148,69 @@ def encoding_problems(text: str) -> list[str]:
 
 
 def _maybe_mojibake(text: str) -> bool:
-    """Cheap pre-check before ftfy: mojibake needs non-ASCII characters."""
-    return not text.isascii()
+    """Cheap pre-check before ftfy, exact: ftfy's fix_encoding returns a text unchanged unless
+    its badness pattern matches it, and every match holds a non-ASCII character (checked on
+    the pattern itself, see `_badness_width`), so only short windows around the non-ASCII
+    characters are searched, not the whole text."""
+    if text.isascii():
+        return False
+    found = _badness()
+    if found is None:
+        return True
+    bad, width = found
+    n = len(text)
+    lo = hi = -1
+    for m in _NON_ASCII.finditer(text):
+        p = m.start()
+        if p - width <= hi:  # overlaps the current window: extend it
+            hi = min(n, p + width + 1)
+            continue
+        if hi >= 0 and bad.search(text, lo, hi):
+            return True
+        lo, hi = max(0, p - width), min(n, p + width + 1)
+    return hi >= 0 and bad.search(text, lo, hi) is not None
+
+
+@cache
+def _badness() -> tuple[re.Pattern, int] | None:
+    """(ftfy's badness pattern, its longest match) when every alternative of the pattern needs
+    a non-ASCII character; None (search the whole text) for a pattern this cannot vouch for."""
+    try:
+        from ftfy.badness import BADNESS_RE
+    except ImportError:
+        return None
+    width = _badness_width(BADNESS_RE)
+    return None if width is None else (BADNESS_RE, width)
+
+
+def _badness_width(pattern: re.Pattern) -> int | None:
+    try:
+        import re._parser as sre  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as sre  # type: ignore[no-redef]
+    try:
+        tree = sre.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - an unknown pattern shape: no shortcut
+        return None
+    width = tree.getwidth()[1]
+    items = list(tree)
+    if width > 64 or len(items) != 1 or items[0][0] != sre.BRANCH:
+        return None
+
+    def non_ascii(op: Any, av: Any) -> bool:
+        """One mandatory character that can only be non-ASCII."""
+        if op == sre.LITERAL:
+            return av >= 128
+        if op == sre.IN:
+            return all(
+                (o == sre.LITERAL and a >= 128) or (o == sre.RANGE and a[0] >= 128) for o, a in av
+            )
+        return False
+
+    for alt in items[0][1][1]:
+        if not any(non_ascii(op, av) for op, av in alt):
+            return None
+    return width
 
 
 # -- fields ----------------------------------------------------------------------------------
