@@ -1,10 +1,12 @@
-"""Memory and time of the global step (find_duplicates + assign_splits) as rows grow.
+"""Memory and time of the global step (dedup, splits, leakage check) as rows grow.
 
 Synthetic key tables as pass 1 writes them (row_id, exact_hash, minhash[128], n_chars,
 stratum), in shards of 100k rows: random signatures, with 5% of rows exact copies of an
 earlier row and 5% near copies (10% of the signature values changed, estimated Jaccard 0.9).
-Each size runs in a fresh process so its peak RSS is its own. The goal is memory that
-does not grow with the rows (the key tables and bucket tables live on disk, DuckDB spills).
+Each size runs `forge.data.globalstep.run_global` (what `forge prepare` runs between the
+passes: default config, but a stratified split) in a fresh process so its peak RSS is its
+own. The goal is memory that does not grow with the rows (the key tables and bucket tables
+live on disk, DuckDB spills).
 
 Run: PYTHONPATH=src python benchmarks/bench_dedup_scale.py --rows 500000 2000000
 """
@@ -64,19 +66,20 @@ def generate(n: int, folder: Path, seed: int = 0) -> list[Path]:
     return files
 
 
-def child(folder: str) -> None:
-    from forge.config.quality import DedupConfig, SplitConfig
-    from forge.data.dedup import find_duplicates
-    from forge.data.split import assign_splits
+def child(folder: str, memory_limit: str | None) -> None:
+    from forge.config.data import PreprocessingConfig
+    from forge.data.globalstep import run_global
 
     files = sorted(Path(folder).glob("keys-*.parquet"))
     work = Path(folder) / "work"
-    t0 = time.perf_counter()
-    dups = find_duplicates(files, DedupConfig(memory_limit="512MB"), work)
-    t1 = time.perf_counter()
-    splits = assign_splits(
-        files, dups, SplitConfig(method="stratified", stratify_by="x", validation=0.05), 0, work
+    limits = {"memory_limit": memory_limit} if memory_limit else {}
+    pre = PreprocessingConfig(
+        dedup=limits,
+        split={"method": "stratified", "stratify_by": "x", "validation": 0.05, **limits},
     )
+    # what `forge prepare` runs between the passes: dedup, splits, balance, leakage check
+    t0 = time.perf_counter()
+    dups, splits, info = run_global(files, pre, work)
     t2 = time.perf_counter()
     kinds = dict(
         zip(
@@ -88,8 +91,8 @@ def child(folder: str) -> None:
     print(
         json.dumps(
             {
-                "dedup_s": t1 - t0,
-                "split_s": t2 - t1,
+                "global_s": t2 - t0,
+                "leakage_ok": info["leakage"]["ok"],
                 "peak_mb": peak,
                 "removed": {k: int(v) for k, v in kinds.items()},
                 "kept": splits.num_rows,
@@ -101,26 +104,28 @@ def child(folder: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[500_000, 2_000_000])
+    ap.add_argument("--memory-limit", help="dedup/split memory_limit (default: the config's)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.memory_limit)
         return
     results = []
     for n in args.rows:
         with tempfile.TemporaryDirectory(prefix="forge-scale-") as tmp:
             generate(n, Path(tmp))
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", tmp], capture_output=True, text=True
-            )
+            cmd = [sys.executable, __file__, "--child", tmp]
+            if args.memory_limit:
+                cmd += ["--memory-limit", args.memory_limit]
+            out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode:
                 sys.exit(out.stderr)
             r = json.loads(out.stdout.strip().splitlines()[-1])
         results.append((n, r))
         print(
-            f"{n:>10,} rows: dedup {r['dedup_s']:.1f}s ({n / r['dedup_s']:,.0f} rows/s), "
-            f"split {r['split_s']:.1f}s, peak RSS {r['peak_mb']:.0f} MB, removed "
-            f"{r['removed']}, kept {r['kept']:,}"
+            f"{n:>10,} rows: global step {r['global_s']:.1f}s ({n / r['global_s']:,.0f} rows/s),"
+            f" peak RSS {r['peak_mb']:.0f} MB, removed {r['removed']}, kept {r['kept']:,}, "
+            f"leakage ok: {r['leakage_ok']}"
         )
     if len(results) > 1:
         (n0, a), (n1, b) = results[0], results[-1]

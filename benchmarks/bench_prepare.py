@@ -14,9 +14,18 @@ time (user + system of the whole process tree) is printed too: on a shared machi
 figure other jobs bend least.
 
 rss: peak resident memory (PSS) of the whole forge process tree (main + workers, summed) at two
-input sizes. memlimit: forge under a memory limit (prlimit --data) smaller than the
-input file (short conversations with a wide extra column, so the file is large but quick to
-tokenize). Figures print last.
+input sizes. memlimit: forge under a memory limit smaller than the input file (short
+conversations with a wide extra column, so the file is large but quick to tokenize), with the
+default config: forge reads the limit itself and sizes DuckDB from it. Figures print last.
+
+The limit is RLIMIT_DATA (`prlimit --data`), per process (main, each worker, the global-step
+and report children): it caps heap and private anonymous mappings, the memory a process
+really owns, and counts them when they are reserved, not only when touched, so it is
+stricter than resident memory. An address-space limit (--as) is no honest stand-in: a forge
+process has 2.1 GB of address space mapped before it reads a row (shared libraries of
+pyarrow, DuckDB and tokenizers, allocator arenas), which is not memory in use. A cgroup
+(memory.max) is the other honest limit, but needs a cgroup this benchmark may create; forge
+reads that one too (forge.data.memory.process_limit).
 """
 
 from __future__ import annotations
@@ -278,20 +287,15 @@ def memlimit(args) -> None:
     data = make_wide_input(args.rows, args.extra)
     limit = args.limit_mb << 20
     size = data.stat().st_size
-    # RLIMIT_DATA (prlimit --data) caps each process's private writable memory (heap and
-    # anonymous maps). An address-space limit (--as) would also count address space merely
-    # reserved (glibc keeps up to 8 malloc arenas per core, 64 MiB each; DuckDB and Arrow
-    # reserve more), which is not memory in use; the arenas are capped all the same.
+    # glibc makes up to 8 malloc arenas per core, each keeping freed memory of its own that
+    # RLIMIT_DATA still counts; two are plenty for forge's processes
     os.environ["MALLOC_ARENA_MAX"] = "2"
     prefix = ["prlimit", f"--data={limit}"]
-    # the quality report (forge.data.report) holds every token id of a split at once, so it
-    # is left out here: the engine's own passes are what this run checks
-    # and DuckDB (the global step) is told to stay well inside the limit and spill to disk
-    extra = {"dedup": {"memory_limit": f"{args.limit_mb // 3}MB"}}
-    wall, peak, m = run_forge(data, args.workers, "memlimit", prefix, report=False, extra=extra)
+    wall, peak, m = run_forge(data, args.workers, "memlimit", prefix, report=args.report)
     print(
         f"input {size / 2**20:.0f} MiB ({args.rows:,} rows) under a data-segment limit of "
-        f"{args.limit_mb} MiB per process (prlimit --data): completed in {wall:.1f} s, "
+        f"{args.limit_mb} MiB per process (prlimit --data, report {'on' if args.report else 'off'}): "
+        f"completed in {wall:.1f} s, "
         f"{sum(m['counts']['splits'].values()):,} rows written, peak {peak / 2**20:.0f} MiB"
     )
 
@@ -313,6 +317,7 @@ def main() -> None:
     m.add_argument("--extra", type=int, default=6000, help="bytes of extra column per row")
     m.add_argument("--limit-mb", type=int, default=900)
     m.add_argument("--workers", type=int, default=2)
+    m.add_argument("--no-report", dest="report", action="store_false", help="skip the report")
     args = ap.parse_args()
     {"speed": speed, "rss": rss, "memlimit": memlimit}[args.cmd](args)
 

@@ -65,10 +65,11 @@ class DedupConfig(Section):
     )
     seed: int = Field(1, description="Seed of the MinHash permutations.")
     memory_limit: str = Field(
-        "1GB",
+        "128MB",
         pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
-        description="Memory the global dedup step may use before spilling to disk, e.g. "
-        "512MB, 4GB.",
+        description="Memory DuckDB may use in the global dedup step before spilling to the "
+        "work folder, e.g. 128MB, 1GB. Under a process memory limit (rlimit or cgroup) it "
+        "gets at most a quarter of that limit.",
     )
 
     @model_validator(mode="after")
@@ -117,9 +118,10 @@ class SplitConfig(Section):
         True, description="After splitting, check that no duplicate pair crosses splits."
     )
     memory_limit: str = Field(
-        "1GB",
+        "128MB",
         pattern=r"^\d+(\.\d+)? ?([KMGT]i?B|B)$",
-        description="Memory split assignment may use before spilling to disk.",
+        description="Memory DuckDB may use in split assignment before spilling to disk "
+        "(capped like dedup.memory_limit under a process memory limit).",
     )
 
     @model_validator(mode="after")

@@ -21,8 +21,12 @@ import pyarrow.parquet as pq
 
 from forge.config.quality import DedupConfig
 from forge.data.dedup.hashing import mix64
+from forge.data.memory import duckdb_limit
 
 _READ_BATCH = 32_768
+# Band rows grouped by one candidate query: the bands are split into groups of about this
+# many rows, so each query's hash tables stay the same size however large the input is.
+_QUERY_ROWS = 4_000_000
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
@@ -34,7 +38,8 @@ def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.Duck
     tmp = workdir / f"{name}.tmp"
     con = duckdb.connect(str(db))
     con.execute(f"SET temp_directory = {sql_str(tmp)}")
-    con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
+    # the configured limit, or less when the process itself runs under a memory limit
+    con.execute(f"SET memory_limit = '{duckdb_limit(cfg.memory_limit) >> 20}MiB'")
     con.execute("SET preserve_insertion_order = false")
     return con
 
@@ -106,71 +111,99 @@ def write_bands(
     only: np.ndarray | None = None,
 ) -> Path | None:
     """Band buckets of every row with a signature (minus the sorted `skip` ids; only the
-    sorted `only` ids when given) as Parquet parts under `out`; None when no row has one."""
+    sorted `only` ids when given), one Parquet file per band under `out` (band-NNN.parquet,
+    bucket and row_id); None when no row has one."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    part = 0
-    for ids, sig, _ in iter_signatures(key_files, cfg.num_perm):
-        if skip is not None and len(skip):
-            pos = np.searchsorted(skip, ids).clip(max=len(skip) - 1)
-            keep = skip[pos] != ids
-            ids, sig = ids[keep], sig[keep]
-        if only is not None:
-            if len(only) == 0:
-                break
-            pos = np.searchsorted(only, ids).clip(max=len(only) - 1)
-            keep = only[pos] == ids
-            ids, sig = ids[keep], sig[keep]
-        if len(ids) == 0:
-            continue
-        h = band_hashes(sig, cfg.bands, cfg.rows)
-        table = pa.table(
-            {
-                "band": np.tile(np.arange(cfg.bands, dtype=np.int16), len(ids)),
-                "bucket": h.reshape(-1).view(np.int64),
-                "row_id": np.repeat(ids, cfg.bands),
-            }
-        )
-        pq.write_table(table, out / f"part-{part:06d}.parquet")
-        part += 1
-    return out if part else None
+    writers: list[pq.ParquetWriter] = []
+    schema = pa.schema([("bucket", pa.int64()), ("row_id", pa.int64())])
+    try:
+        for ids, sig, _ in iter_signatures(key_files, cfg.num_perm):
+            if skip is not None and len(skip):
+                pos = np.searchsorted(skip, ids).clip(max=len(skip) - 1)
+                keep = skip[pos] != ids
+                ids, sig = ids[keep], sig[keep]
+            if only is not None:
+                if len(only) == 0:
+                    break
+                pos = np.searchsorted(only, ids).clip(max=len(only) - 1)
+                keep = only[pos] == ids
+                ids, sig = ids[keep], sig[keep]
+            if len(ids) == 0:
+                continue
+            if not writers:
+                writers = [
+                    pq.ParquetWriter(out / f"band-{b:03d}.parquet", schema)
+                    for b in range(cfg.bands)
+                ]
+            # (bands, n): each band's buckets contiguous
+            h = np.ascontiguousarray(band_hashes(sig, cfg.bands, cfg.rows).T).view(np.int64)
+            for b, w in enumerate(writers):
+                w.write_table(pa.table({"bucket": h[b], "row_id": ids}, schema=schema))
+    finally:
+        for w in writers:
+            w.close()
+    return out if writers else None
+
+
+def _band_groups(bands_dir: Path) -> list[list[tuple[int, Path]]]:
+    """The band files in groups of about _QUERY_ROWS rows (at least one band per group)."""
+    files = sorted(bands_dir.glob("band-*.parquet"))
+    rows = pq.ParquetFile(files[0]).metadata.num_rows if files else 0
+    per = max(1, _QUERY_ROWS // max(rows, 1))
+    numbered = [(int(f.stem.split("-")[1]), f) for f in files]
+    return [numbered[i : i + per] for i in range(0, len(numbered), per)]
 
 
 def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -> None:
-    """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket."""
-    glob = sql_str(bands_dir / "*.parquet")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE members AS
-        WITH b AS (SELECT band, bucket, row_id FROM read_parquet({glob})),
-        multi AS (SELECT band, bucket, count(*) AS n FROM b GROUP BY band, bucket HAVING n > 1)
-        SELECT b.band, b.bucket, b.row_id, multi.n,
-               row_number() OVER (PARTITION BY b.band, b.bucket ORDER BY b.row_id) AS pos
-        FROM b JOIN multi USING (band, bucket)
-        """
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE pairs AS
-        WITH small AS (SELECT band, bucket, row_id, pos FROM members WHERE n <= {cap}),
-        large AS (SELECT band, bucket, row_id, pos FROM members WHERE n > {cap}),
-        heads AS (SELECT band, bucket, row_id FROM large WHERE pos = 1)
-        SELECT DISTINCT a, b FROM (
-          SELECT x.row_id AS a, y.row_id AS b
-          FROM small x JOIN small y
-            ON x.band = y.band AND x.bucket = y.bucket AND x.pos < y.pos
-          UNION ALL  -- large buckets: every row against the lowest row (equi-joins only)
-          SELECT h.row_id, m.row_id
-          FROM large m JOIN heads h ON h.band = m.band AND h.bucket = m.bucket
-          WHERE m.pos > 1
-          UNION ALL  -- ... and against its predecessor by id
-          SELECT x.row_id, y.row_id
-          FROM large x JOIN large y
-            ON x.band = y.band AND x.bucket = y.bucket AND y.pos = x.pos + 1
+    """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket.
+
+    The bands are queried a group at a time (see _band_groups): a bucket never spans two
+    bands, so each group's pairs are complete on their own, and only the union of all groups
+    is made distinct at the end. Memory stays that of one group whatever the input size.
+    """
+    con.execute("CREATE OR REPLACE TABLE cand (a BIGINT, b BIGINT)")
+    for group in _band_groups(bands_dir):
+        parts = " UNION ALL ".join(
+            f"SELECT {band}::SMALLINT AS band, bucket, row_id FROM read_parquet({sql_str(f)})"
+            for band, f in group
         )
-        """
-    )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE members AS
+            WITH b AS ({parts}),
+            multi AS (SELECT band, bucket, count(*) AS n FROM b GROUP BY band, bucket
+                      HAVING n > 1)
+            SELECT b.band, b.bucket, b.row_id, multi.n,
+                   row_number() OVER (PARTITION BY b.band, b.bucket ORDER BY b.row_id) AS pos
+            FROM b JOIN multi USING (band, bucket)
+            """
+        )
+        con.execute(
+            f"""
+            INSERT INTO cand
+            WITH small AS (SELECT band, bucket, row_id, pos FROM members WHERE n <= {cap}),
+            large AS (SELECT band, bucket, row_id, pos FROM members WHERE n > {cap}),
+            heads AS (SELECT band, bucket, row_id FROM large WHERE pos = 1)
+            SELECT DISTINCT a, b FROM (
+              SELECT x.row_id AS a, y.row_id AS b
+              FROM small x JOIN small y
+                ON x.band = y.band AND x.bucket = y.bucket AND x.pos < y.pos
+              UNION ALL  -- large buckets: every row against the lowest row (equi-joins only)
+              SELECT h.row_id, m.row_id
+              FROM large m JOIN heads h ON h.band = m.band AND h.bucket = m.bucket
+              WHERE m.pos > 1
+              UNION ALL  -- ... and against its predecessor by id
+              SELECT x.row_id, y.row_id
+              FROM large x JOIN large y
+                ON x.band = y.band AND x.bucket = y.bucket AND y.pos = x.pos + 1
+            )
+            """
+        )
+    con.execute("DROP TABLE IF EXISTS members")
+    con.execute("CREATE OR REPLACE TABLE pairs AS SELECT DISTINCT a, b FROM cand")
+    con.execute("DROP TABLE cand")
 
 
 def verified_pairs(

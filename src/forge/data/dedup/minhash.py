@@ -26,8 +26,11 @@ _BASE_INV = pow(_BASE, -1, 1 << 64)
 _EMPTY = np.uint64(0x51ED27C0FFEE1234)
 # Shingles hashed per block: 32k shingles x 128 permutations x 8 bytes = 32 MB.
 _BLOCK = 1 << 15
-# Code points per batch before the prefix arrays are built (bounded memory).
-_BATCH_CHARS = 1 << 21
+# Code points per batch before the prefix arrays are built: a batch's temporaries (tokens,
+# prefix sums, window starts, lengths, hashes) take ~60 bytes per code point besides the
+# block above, so 256k keeps a worker's MinHash memory near 50 MB (2M took 140 MB).
+# Signatures do not depend on it.
+_BATCH_CHARS = 1 << 18
 
 
 def _compute_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +42,7 @@ def _compute_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # The powers are the same for every batch: computed once, on first use, up to a batch's size
-# (32 MB), and sliced, instead of two cumprods over millions of values per batch.
+# (4 MB), and sliced, instead of two cumprods over millions of values per batch.
 _POWERS: list[tuple[np.ndarray, np.ndarray]] = []
 
 

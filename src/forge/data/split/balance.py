@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from forge.config.quality import BalanceConfig
@@ -56,12 +57,17 @@ def _strata(key_files: list[Path], row_ids: np.ndarray) -> np.ndarray:
 def balance(assigned: pa.Table, key_files: list[Path], cfg: BalanceConfig, seed: int) -> pa.Table:
     """Table(row_id, split, copies) for every row of `assigned` (the assign_splits result)."""
     ids = assigned.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
-    split = np.array(assigned.column("split").to_pylist(), dtype=object)
+    # split names as small integer codes: a Python string per row would cost ~60 bytes each
+    enc = pc.dictionary_encode(assigned.column("split").combine_chunks())
+    names = enc.dictionary.to_pylist()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
     copies = np.ones(len(ids), dtype=np.int32)
     if cfg.enabled and len(ids):
         strata = _strata([Path(f) for f in key_files], ids)
         for name in cfg.splits:
-            sel = np.flatnonzero(split == name)
+            if name not in names:
+                continue
+            sel = np.flatnonzero(codes == names.index(name))
             if len(sel) == 0:
                 continue
             labels = np.array(["" if s is None else str(s) for s in strata[sel]], dtype=object)
@@ -86,7 +92,5 @@ def balance(assigned: pa.Table, key_files: list[Path], cfg: BalanceConfig, seed:
             rank[order] = np.arange(len(sel)) - start[inv[order]]
             base, extra = want // counts, want % counts
             copies[sel] = (base[inv] + (rank < extra[inv])).astype(np.int32)
-    return pa.table(
-        {"row_id": ids, "split": split.astype(str) if len(ids) else [], "copies": copies},
-        schema=SCHEMA,
-    )
+    split = pa.array(names, pa.string()).take(pa.array(codes)) if len(ids) else []
+    return pa.table({"row_id": ids, "split": split, "copies": copies}, schema=SCHEMA)
