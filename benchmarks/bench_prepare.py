@@ -9,7 +9,9 @@ speed: the same conversations (JSONL, built by repeating and varying the chat fi
 a chatml template). forge prepare does the whole job (read, detect, clean, filter, dedup,
 split, template, tokenize, labels, Parquet per split); the peer does less: load_dataset json,
 map(apply_chat_template + tokenizer, num_proc=workers), to_parquet, without labels. Both run
-as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge.
+as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge. CPU
+time (user + system of the whole process tree) is printed too: on a shared machine it is the
+figure other jobs bend least.
 
 rss: peak resident memory (PSS) of the whole forge process tree (main + workers, summed) at two
 input sizes. memlimit: forge under a memory limit smaller than the input file (short
@@ -136,10 +138,18 @@ def _forge_config(
     return path
 
 
-def _measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """(wall seconds, peak memory in bytes of the process tree: the sum of each process's PSS)."""
+CPU: dict[str, float] = {}
+"""CPU seconds (user + system, the whole process tree) of each measured command, by its tag."""
+
+
+def _measure(cmd: list[str], env: dict | None = None, tag: str = "") -> tuple[float, int]:
+    """(wall seconds, peak memory in bytes of the process tree: the sum of each process's PSS).
+    Its CPU time goes to CPU[tag]: on a shared machine, the figure least bent by other jobs."""
+    import resource
+
     import psutil
 
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
@@ -155,6 +165,8 @@ def _measure(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
             pass
         time.sleep(0.05)
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[tag] = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed:\n{proc.stderr.read().decode()[-3000:]}")
     return wall, peak
@@ -178,7 +190,7 @@ def run_forge(
     shutil.rmtree(out, ignore_errors=True)
     cfg = _forge_config(data, make_model(), out, workers, report, extra)
     cmd = [*(prefix or []), sys.executable, "-m", "forge", "--config", str(cfg), "--quiet"]
-    wall, peak = _measure([*cmd, "prepare", "--workers", str(workers)], _env())
+    wall, peak = _measure([*cmd, "prepare", "--workers", str(workers)], _env(), tag)
     manifest = json.loads((out / "bench" / "manifest.json").read_text())
     return wall, peak, manifest
 
@@ -206,7 +218,7 @@ def run_hf(data: Path, workers: int) -> tuple[float, int]:
     env["TOKENIZERS_PARALLELISM"] = "false"
     out = WORK / "hf-out.parquet"
     cmd = [sys.executable, "-c", HF_SCRIPT, str(data), str(make_model()), str(out), str(workers)]
-    return _measure(cmd, env)
+    return _measure(cmd, env, "hf")
 
 
 def speed(args) -> None:
@@ -220,9 +232,19 @@ def speed(args) -> None:
     print(
         f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers"
     )
-    print(f"forge prepare : {f_wall:7.1f} s  peak {f_peak / 2**20:6.0f} MiB  (duplicates: {dups})")
-    print(f"  without the quality report (preprocessing.report: false): {n_wall:7.1f} s")
-    print(f"HF datasets   : {hf_wall:7.1f} s  peak {hf_peak / 2**20:6.0f} MiB")
+    print(
+        f"forge prepare : {f_wall:7.1f} s  peak {f_peak / 2**20:6.0f} MiB  "
+        f"CPU {CPU['speed']:6.1f} s  (duplicates: {dups})"
+    )
+    print(
+        "  without the quality report (preprocessing.report: false): "
+        f"{n_wall:7.1f} s  CPU {CPU['speed-noreport']:6.1f} s"
+    )
+    print(
+        f"HF datasets   : {hf_wall:7.1f} s  peak {hf_peak / 2**20:6.0f} MiB  CPU {CPU['hf']:6.1f} s"
+    )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"CPU ratio (HF CPU / forge CPU): {CPU['hf'] / CPU['speed']:.2f}x")
     print(f"ratio without the report: {hf_wall / n_wall:.2f}x")
     print(f"ratio (HF time / forge time): {hf_wall / f_wall:.2f}x  (goal >= 1.3x)")
 
