@@ -20,6 +20,8 @@ from forge.errors import ForgeError
 LIMIT_SHARE = 0.25
 # Below this DuckDB cannot run a join or an aggregate at all.
 FLOOR = 64 << 20
+# DuckDB memory per thread: with less, its joins and aggregates fail instead of spilling.
+PER_THREAD = 128 << 20
 
 _UNITS = {
     "B": 1,
@@ -89,3 +91,8 @@ def duckdb_limit(configured: str, limit: int | None = None) -> int:
     if limit:
         want = min(want, int(limit * LIMIT_SHARE))
     return max(want, FLOOR)
+
+
+def threads_for(limit: int) -> int:
+    """DuckDB threads for a memory limit: one per PER_THREAD bytes, at most one per core."""
+    return max(1, min(os.cpu_count() or 1, limit // PER_THREAD))
