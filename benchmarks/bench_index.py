@@ -40,11 +40,11 @@ def files(data: Path, tldr_limit: int | None) -> list[str]:
 
 
 def _cfg(db: str | None = None):
-    """The index config the phases use: the backend given by --backend (passed down in the
-    environment to the phase processes)."""
+    """The index config the phases use: the default one, or the backend given by --backend
+    (passed down in the environment to the phase processes)."""
     from forge.config.index import IndexConfig
 
-    backend = os.environ.get("BENCH_INDEX_BACKEND", "auto")
+    backend = os.environ.get("BENCH_INDEX_BACKEND", IndexConfig().backend)
     return IndexConfig(backend=backend) if db is None else IndexConfig(path=db, backend=backend)
 
 

@@ -11,26 +11,27 @@ cd "$DEMO"
 # 1. What this machine can do.
 forge doctor
 
-# 2. Data found here: Python's standard library modules, one text document per module
-#    (about 2 MB, so training stays near a minute on a small CPU).
+# 2. Data found here: Python's standard library modules, copied as they are (about 2 MB, so
+#    training stays near a minute on a small CPU). forge reads source files as documents.
 python - <<'PY'
-import json, pathlib, sysconfig
+import pathlib, shutil, sysconfig
 
 stdlib = pathlib.Path(sysconfig.get_paths()["stdlib"])
+out = pathlib.Path("stdlib")
+shutil.rmtree(out, ignore_errors=True)
+out.mkdir()
 n, size = 0, 0
-with open("stdlib.jsonl", "w", encoding="utf-8") as f:
-    for path in sorted(stdlib.glob("*.py")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-        n, size = n + 1, size + len(text)
-        if size > 2_000_000:
-            break
-print(f"wrote stdlib.jsonl: {n} modules, {size:,} characters from {stdlib}")
+for path in sorted(stdlib.glob("*.py")):
+    shutil.copy(path, out / path.name)
+    n, size = n + 1, size + path.stat().st_size
+    if size > 2_000_000:
+        break
+print(f"copied {n} modules ({size:,} bytes) from {stdlib} to stdlib/")
 PY
 
 # 3. The plan: a character-level GPT trained from scratch. Named explicitly, so that a machine
 #    with a GPU (where the plan would pick a larger preset) runs the same demo.
-forge plan --data stdlib.jsonl --method scratch --model char-tiny \
+forge plan --data "stdlib/*.py" --method scratch --model char-tiny \
     --goal "write Python in the style of its standard library" --force
 forge config validate
 

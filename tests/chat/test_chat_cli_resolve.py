@@ -123,6 +123,12 @@ def test_named_templates_list_form(tmp_path):
     assert (
         model_folder_template(d, tools=True).render([{"role": "user", "content": "x"}]) == "tools"
     )
+    # forge.yaml picks one by name, as the error's hint says
+    with pytest.raises(ForgeError, match="none is `default`") as e:
+        resolve_template(ModelConfig(name=str(d)))
+    assert "rag" in e.value.hint
+    rag = resolve_template(ModelConfig(name=str(d), chat_template="rag"))
+    assert rag.render([{"role": "user", "content": "x"}]) == "rag" and rag.name.endswith(":rag")
 
 
 def test_catalog_family_is_used_for_a_model_name(tmp_path):

@@ -278,3 +278,13 @@ def test_method_is_respected(chats):
     )
     with pytest.raises(ForgeError, match="QLoRA needs an NVIDIA GPU"):
         make_plan(data=[str(chats)], method="qlora", hardware=MACHINES["cpu-16gb"])
+
+
+def test_dataset_names_from_paths_and_globs():
+    from forge.catalog.plan import dataset_name
+
+    assert dataset_name("data/train.jsonl") == "train"
+    assert dataset_name("data/train.jsonl.gz") == "train"
+    assert dataset_name("src/**/*.py") == "src"
+    assert dataset_name("*.jsonl") == "dataset"
+    assert dataset_name("my notes/") == "my-notes"

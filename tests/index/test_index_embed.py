@@ -28,7 +28,7 @@ def test_a_local_folder_by_config(embedder):
     v = emb.embed(["closures capture variables", "a tar archive"])
     assert v.dtype == np.float32 and v.shape == (2, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
-    assert emb.model is embedder.model  # one copy of the weights per process
+    assert emb.model is make_embedder(IndexConfig(max_tokens=64)).model  # one copy per process
 
 
 def test_a_plugin_embedder_through_the_registry(tmp_path, embedder, monkeypatch):

@@ -14,7 +14,12 @@ import pytest
 from forge.config.index import IndexConfig
 from forge.errors import ForgeError
 from forge.index import make_embedder
-from forge.index.embed import SentenceTransformerEmbedder, TransformersEmbedder, minilm_folder
+from forge.index.embed import (
+    SentenceTransformerEmbedder,
+    TorchEmbedder,
+    TransformersEmbedder,
+    minilm_folder,
+)
 from forge.index.embed_hf import plain_layout
 
 
@@ -41,9 +46,10 @@ def test_same_vectors_as_sentence_transformers(markdown_dir, chunker, embedder):
 
 
 def test_backend_choice(tmp_path):
-    assert isinstance(make_embedder(IndexConfig(backend="auto")), TransformersEmbedder)
-    assert isinstance(make_embedder(IndexConfig(backend="transformers")), TransformersEmbedder)
-    st = make_embedder(IndexConfig())  # the default backend
+    default = make_embedder(IndexConfig())  # auto: a plain BERT folder runs on torch alone
+    assert type(default) is TorchEmbedder and default.name == "all-MiniLM-L6-v2"
+    assert type(make_embedder(IndexConfig(backend="transformers"))) is TransformersEmbedder
+    st = make_embedder(IndexConfig(backend="sentence-transformers"))
     assert type(st) is SentenceTransformerEmbedder and st.name == "all-MiniLM-L6-v2"
     # A folder with a module the transformers backend does not run: auto falls back, an
     # explicit transformers backend says why it cannot.
@@ -57,8 +63,9 @@ def test_backend_choice(tmp_path):
     assert plain_layout(folder)[0] is None
     auto = IndexConfig(embedder=str(folder), backend="auto")
     assert type(make_embedder(auto)) is SentenceTransformerEmbedder
-    with pytest.raises(ForgeError, match="Transformer \\+ Pooling"):
-        make_embedder(IndexConfig(embedder=str(folder), backend="transformers"))
+    for backend in ("transformers", "torch"):
+        with pytest.raises(ForgeError, match="Transformer \\+ Pooling"):
+            make_embedder(IndexConfig(embedder=str(folder), backend=backend))
 
 
 def test_unsupported_pooling_is_reported(tmp_path):

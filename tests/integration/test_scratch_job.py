@@ -81,3 +81,39 @@ def test_plan_prepare_train_generate(tmp_path, monkeypatch, forge_cli):
     r = forge_cli("generate", "t", "--prompt", "def ", "--max-new-tokens", "20", "--seed", "0")
     assert r.code == 0, r
     assert r.stdout.startswith("def ")
+
+
+@pytest.mark.timeout(600)
+def test_a_few_source_files_by_glob(tmp_path, monkeypatch, forge_cli):
+    """A glob of .py files, too few documents for a validation split: plan names the data
+    after the folder and counts characters, prepare reads the code as documents, and train
+    holds out the end of the train tokens."""
+    src = tmp_path / "src"
+    src.mkdir()
+    files = sorted((Path(__file__).parents[2] / "src" / "forge" / "data").glob("*.py"))[:3]
+    for f in files:
+        (src / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    chars = sum(len(f.read_text(encoding="utf-8")) for f in files)
+    r = _forge_without_torch(tmp_path, "plan", "--data", "src/*.py", "--goal", "pretrain")
+    assert r.returncode == 0, r.stderr
+    import yaml
+
+    plan = yaml.safe_load((tmp_path / "forge.yaml").read_text())
+    assert plan["data"]["name"] == "src"
+    assert plan["plan"]["data_tokens"] == pytest.approx(chars, rel=0.01)
+    assert "one per character" in plan["plan"]["why"]
+    assert "will be cut" not in plan["plan"]["why"]  # documents are packed, not cut
+
+    r = _forge_without_torch(tmp_path, "prepare", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    man = json.loads((tmp_path / "data" / "src" / "manifest.json").read_text())
+    assert man["kind"] == "pretrain" and man["counts"]["splits"] == {"train": 3}
+    assert man["tokens"]["train"]["total"] == pytest.approx(chars, rel=0.01)  # one per char
+
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    r = forge_cli("train", "--max-steps", "2", "--run-name", "t")
+    assert r.code == 0, r
+    assert "no validation tokens" in r.stderr  # progress messages go to stderr
+    metrics = [json.loads(x) for x in (tmp_path / "runs" / "t" / "metrics.jsonl").open()]
+    assert any("val/loss" in m for m in metrics)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forge.data.report.stats import distribution, encoding_problems, language
 
@@ -40,3 +42,26 @@ def test_distribution():
     assert len(d["histogram"]["edges"]) == len(d["histogram"]["counts"]) + 1
     assert distribution([]) == {"count": 0}
     assert distribution([5, 5, 5])["histogram"]["counts"][0] == 3
+
+
+# characters ftfy's badness pattern is made of, ASCII context around them, and plain text
+_MOJIBAKE_ALPHABET = "aZ .,?!\n\t0ÃÂÎÐØÙ€œŠš¢£Ÿž\xa0\xad®©°·»–—´’“”…×²³ВГРСЂў√±≈‚Äìàµβ¬¦¤\x85é"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_MOJIBAKE_ALPHABET, max_size=40))
+def test_mojibake_precheck_is_exactly_ftfys_badness(text):
+    """The windowed pre-check says what ftfy's badness pattern says on the whole text (the
+    only reason ftfy.fix_encoding would change a text), for any mix of those characters."""
+    from ftfy.badness import is_bad
+
+    from forge.data.report.stats import _badness, _maybe_mojibake
+
+    assert _badness() is not None  # the installed ftfy's pattern is one the shortcut covers
+    assert _maybe_mojibake(text) == (not text.isascii() and is_bad(text))
+
+
+def test_mojibake_found_in_long_text_far_from_the_start():
+    text = "plain words " * 300 + "Itâ€™s broken" + " and more plain words" * 100 + " ½ ok"
+    assert encoding_problems(text) == ["mojibake"]
+    assert encoding_problems(text.replace("â€™", "’")) == []

@@ -91,3 +91,20 @@ def test_too_little_data_is_a_user_error(tmp_path):
     data = _data(tmp_path, n=10)
     with pytest.raises(ForgeError, match="too few"):
         data.batch("train", 0, 0, 2, 64)
+
+
+def test_prepared_data_without_validation_holds_out_the_tail(tmp_path):
+    tok = train_char(["abcdefgh"])
+    folder = tmp_path / "ds"
+    train = np.arange(1000) % 8
+    write_shards(train, folder / "tokens" / "train", tok.get_vocab_size(), 8)
+    save_tokenizer(tok, folder / "tokenizer" / "tokenizer.json")
+    data = open_data(folder, None, 0.2, tmp_path / "cache")
+    assert (data.train.tokens, data.validation.tokens) == (800, 200)
+    assert np.array_equal(np.asarray(data.validation.arrays[0]), train[800:])
+    # no training window reaches into the held-out tokens
+    w = data.train.windows(np.random.default_rng(0), 500, 16)
+    assert np.asarray(data.train.arrays[0]).shape == (800,) and w.shape == (500, 17)
+    assert "no validation tokens" in (data.note or "")
+    with pytest.raises(ForgeError, match="val_fraction"):
+        open_data(folder, None, 0.0, tmp_path / "cache")

@@ -177,17 +177,33 @@ METHOD_NAMES = {
 }
 
 
+def char_level(plan: Plan) -> bool:
+    spec = plan.choice.spec
+    return bool(spec.is_preset and spec.preset["model"].get("vocab") == "char")
+
+
+def data_tokens(plan: Plan) -> tuple[int, int, int, str]:
+    """(total, p50, p95 per row, how they were counted) in the chosen model's tokens: a
+    character-level model has one token per character, whatever the sample estimated."""
+    d = plan.data
+    assert d is not None
+    if char_level(plan):
+        return int(d.total_chars), d.chars["p50"], d.chars["p95"], " (one per character)"
+    how = "" if d.token_method == "tokenizer.json" else " (estimated from bytes)"
+    return d.total_tokens, d.tokens["p50"], d.tokens["p95"], how
+
+
 def explain(plan: Plan) -> str:
     """One paragraph: the machine, the data, the pick and why, and what did not fit."""
     hw, c, d = plan.hardware, plan.choice, plan.data
     est = c.estimate
     parts = [f"This machine trains on {hw.device.upper()} ({hw.describe()})."]
     if d is not None:
-        exact = "" if d.token_method == "tokenizer.json" else " (estimated from bytes)"
+        total, p50, p95, how = data_tokens(plan)
         parts.append(
             f"The data is {d.kind} ({', '.join(d.formats) or 'unknown format'}): "
-            f"{d.rows:,} rows, about {_human(d.total_tokens)} tokens{exact}, "
-            f"median {d.tokens['p50']} and p95 {d.tokens['p95']} tokens per row."
+            f"{d.rows:,} rows, about {_human(total)} tokens{how}, "
+            f"median {p50} and p95 {p95} tokens per row."
         )
     else:
         parts.append("No data was given, so the plan assumes about 1,000 rows of 512 tokens.")
@@ -206,7 +222,8 @@ def explain(plan: Plan) -> str:
             else f"{c.epochs:g} epoch{'s' if c.epochs != 1 else ''} take about {fmt_hours(c.hours)}."
         )
     )
-    if c.seq_len and d is not None and c.seq_len < d.tokens["p95"] and plan.task != "text":
+    # documents (kind text) are packed into one token stream: nothing is cut
+    if c.seq_len and d is not None and d.kind != "text" and c.seq_len < data_tokens(plan)[2]:
         parts.append(f"Rows longer than {c.seq_len} tokens will be cut or dropped.")
     # The models just above the pick say most about what would not fit: for each, the
     # lightest method that was tried (the last rejection of that model).
@@ -224,6 +241,26 @@ def explain(plan: Plan) -> str:
         parts.append("Not chosen: " + "; ".join(f"{r.method} ({r.reason})" for r in same) + ".")
     parts += plan.notes
     return " ".join(parts)
+
+
+def dataset_name(path: str) -> str:
+    """A folder-friendly name for the data: the file's stem, or for a glob (`src/**/*.py`)
+    the last folder before the first wildcard."""
+    from pathlib import PurePath
+
+    parts = PurePath(path.rstrip("/")).parts
+    wild = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), None)
+    if wild is not None:
+        parts = parts[:wild]
+        stem = parts[-1] if parts and parts[-1] not in ("/", ".", "..") else "dataset"
+    else:
+        name = PurePath(path.rstrip("/")).name
+        for comp in (".gz", ".zst", ".zstd", ".bz2"):
+            name = name.removesuffix(comp)
+        stem = PurePath(name).stem or "dataset"
+    return (
+        "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in stem).strip(".") or "dataset"
+    )
 
 
 def plan_config(
@@ -259,11 +296,9 @@ def plan_config(
         training["lr"] = c.lr
     data: dict[str, Any] = {}
     if data_paths:
-        from pathlib import Path
-
-        stem = Path(data_paths[0].rstrip("/")).stem or "dataset"
+        stem = dataset_name(data_paths[0])
         data = {
-            "name": "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem),
+            "name": stem,
             "sources": [{"path": p} for p in data_paths],
         }
     raw: dict[str, Any] = {"version": 1, "model": model}
@@ -285,7 +320,7 @@ def plan_config(
         "memory_budget_gb": round(plan.budget_gib, 2),
         "estimated_hours": round(c.hours, 2),
         "data_rows": plan.data.rows if plan.data else None,
-        "data_tokens": plan.data.total_tokens if plan.data else None,
+        "data_tokens": data_tokens(plan)[0] if plan.data else None,
         "why": explain(plan),
     }
     raw["plan"] = {k: v for k, v in raw["plan"].items() if v is not None}

@@ -18,12 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forge.data.read import KINDS
 from forge.errors import ForgeError
 
 BYTES_PER_TOKEN = 4.0
 TEXT_SAMPLE = 16 * 1024**2  # bytes read from one text document
-TEXT_EXTS = {".txt", ".md", ".markdown", ".rst", ".py", ".text", ".html", ".tex", ".c", ".h"}
 RECORD_EXTS = {".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"}
+# what `forge prepare` reads as documents: plan samples exactly those
+TEXT_EXTS = {s for s, kind in KINDS.items() if kind in ("text", "markdown")}
 # Template tokens a chat format adds per message (role header + end of turn), roughly.
 TOKENS_PER_MESSAGE = 4
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from forge.chat import builtin
-from forge.chat.model_folder import model_folder_template
+from forge.chat.model_folder import folder_templates, model_folder_template
 from forge.chat.template import ChatTemplate, get_template
 from forge.config.model import ModelConfig
 from forge.errors import ForgeError
@@ -32,9 +32,12 @@ def _catalog_template(name: str) -> tuple[str | None, str]:
 def resolve_template(model_cfg: ModelConfig) -> ChatTemplate:
     """The chat template for `model_cfg` (forge.yaml's `model:` section)."""
     when = model_cfg.template_date
-    if model_cfg.chat_template:
-        return get_template(model_cfg.chat_template, when)
     folder = _folder(model_cfg)
+    if model_cfg.chat_template:
+        # a name among the model folder's own templates (`tool_use`, ...) picks that one
+        if folder is not None and model_cfg.chat_template in folder_templates(folder):
+            return model_folder_template(folder, when, name=model_cfg.chat_template)  # type: ignore[return-value]
+        return get_template(model_cfg.chat_template, when)
     if folder is not None:
         own = model_folder_template(folder, when)
         if own is not None:

@@ -193,8 +193,13 @@ def _print(plan, why: str, written: str | None, text: str | None) -> None:
         f"overhead {g['overhead']})",
     )
     t.add_row("time", f"about {c.hours:.1f} h (estimate)")
-    if plan.data is not None and plan.data.token_method != "tokenizer.json":
-        t.add_row("tokens", f"{plan.data.token_method}")
+    if plan.data is not None:
+        from forge.catalog.plan import char_level
+
+        if char_level(plan):
+            t.add_row("tokens", "one per character (character-level model)")
+        elif plan.data.token_method != "tokenizer.json":
+            t.add_row("tokens", plan.data.token_method)
     common.console.print(Panel(t, title="forge plan", expand=False))
     common.console.print(why, highlight=False)
     for w in (plan.data.warnings if plan.data else [])[:5]:

@@ -16,12 +16,13 @@ class IndexConfig(Section):
         description="Embedding model: `all-MiniLM-L6-v2` (offline package), another registered "
         "embedder, or a local sentence-transformers folder.",
     )
-    backend: Literal["auto", "transformers", "sentence-transformers"] = Field(
-        "sentence-transformers",
-        description="How a model folder runs: `sentence-transformers` (any folder), "
-        "`transformers` (transformers + torch only, for a Transformer + Pooling(mean/cls/max) "
-        "[+ Normalize] folder; same vectors and speed, about 150 MB lower peak RSS while indexing), or `auto` "
-        "(transformers when the folder allows, else sentence-transformers).",
+    backend: Literal["auto", "torch", "transformers", "sentence-transformers"] = Field(
+        "auto",
+        description="How a model folder runs: `torch` (a Transformer + Pooling(mean/cls/max) "
+        "[+ Normalize] folder whose encoder is a BERT, run with torch alone: the lightest), "
+        "`transformers` (such a folder with any transformers encoder), "
+        "`sentence-transformers` (any folder; its imports cost about 270 MB more resident "
+        "memory), or `auto` (the first of these the folder allows). All give the same vectors.",
     )
     sources: list[str] = Field(
         default_factory=list,
@@ -51,8 +52,16 @@ class IndexConfig(Section):
     batch_size: int = Field(
         16,
         gt=0,
-        description="Texts per forward pass of the embedder. Larger batches use the CPU a little "
-        "better (64 took about 20% less CPU time than 16 here) but hold much more memory.",
+        description="Texts per forward pass of the embedder (at most, on the torch backend). "
+        "Larger batches use the CPU a little better (64 took about 20% less CPU time than 16 "
+        "here) but hold much more memory.",
+    )
+    batch_tokens: int = Field(
+        2048,
+        gt=16,
+        description="torch backend: most padded tokens (texts x the longest one's tokens) per "
+        "forward pass. Texts go longest first, so long ones share small batches and short "
+        "ones fill batch_size; this bounds what a batch holds in memory.",
     )
     embed_group: int = Field(
         2048,

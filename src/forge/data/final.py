@@ -142,7 +142,25 @@ def write_outputs(
         else:
             files[split] = _token_split(work, n, split, out, tok, dtype)
         tokens[split] = token_stats(work, n, split)
+    if ctx.plan.kind == "chat":
+        # not listed in the manifest's files: readers of the contract see splits only, and the
+        # report scans the rows when the file is absent
+        _write_report_stats(work, n, ordered_splits(splits), out)
     return files, tokens
+
+
+def _write_report_stats(work: Path, n_shards: int, splits: list[str], out: Path) -> bool:
+    """Merge the shards' report partials (pass 2 wrote one per shard when a report is wanted
+    and rows are not packed) into report-stats.json; False when there are none."""
+    from forge.data.pass2 import REPORT_PARTIAL
+    from forge.data.report import partial
+
+    paths = [shard_dir(work, "pass2", i) / REPORT_PARTIAL for i in range(n_shards)]
+    if not paths or not all(p.is_file() for p in paths):
+        return False
+    parts = [orjson.loads(p.read_bytes()) for p in paths]
+    partial.write(out / partial.FILE, partial.merge(parts, splits))
+    return True
 
 
 def clear_outputs(out: Path) -> None:
@@ -151,7 +169,7 @@ def clear_outputs(out: Path) -> None:
         p.unlink()
     for p in out.glob("*.jsonl"):
         p.unlink()
-    for name in ("manifest.json", "report.json", "report.html"):
+    for name in ("manifest.json", "report.json", "report.html", "report-stats.json"):
         (out / name).unlink(missing_ok=True)
     for d in ("tokens", "tokenizer"):
         if (out / d).is_dir():

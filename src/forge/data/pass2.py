@@ -34,6 +34,8 @@ CHAT_SCHEMA = pa.schema(
         ("id", pa.string()),
     ]
 )
+REPORT_PARTIAL = "report.json"
+"""The shard's partial of the report's per-row measurements (forge.data.report.partial)."""
 _MODEL: dict[str, Any] = {}
 
 
@@ -60,44 +62,55 @@ def copies(row_id: int, weight: float, seed: int) -> int:
     return whole + (u < frac)
 
 
-def _lists(seqs: list[list[int]], dtype: Any, pa_type: pa.DataType) -> pa.Array:
+def _lists(seqs: list[list[int]], dtype: Any, pa_type: pa.DataType) -> tuple[pa.Array, Any]:
+    """(a list array of `seqs`, the flat values as numpy)."""
     offsets = np.zeros(len(seqs) + 1, np.int32)
     np.cumsum([len(s) for s in seqs], out=offsets[1:])
     flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype, int(offsets[-1]))
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa_type))
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa_type)), flat
 
 
 class _ChatParts:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, row_stats: Any = None):
         self.tmp = tmp
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.lengths: dict[str, list[int]] = {}
+        self.row_stats = row_stats
+        """forge.data.report.partial.RowStats, or None when no report is wanted."""
 
-    def write(self, split: str, rows: list[tuple[Any, str, str]]) -> None:
+    def write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
         if not rows:
             return
         ids = [r[0].input_ids for r in rows]
-        labels = [r[0].labels for r in rows]
-        lens = [len(x) for x in ids]
+        lens = np.fromiter((len(x) for x in ids), np.int64, len(ids))
         offsets = np.zeros(len(rows) + 1, np.int32)
         np.cumsum(lens, out=offsets[1:])
+        id_arr, _ = _lists(ids, np.int32, pa.int32())
+        label_arr, flat_labels = _lists([r[0].labels for r in rows], np.int32, pa.int32())
+        texts = [r[0].text for r in rows]
+        row_ids = [r[2] for r in rows]
         table = pa.Table.from_arrays(
             [
-                _lists(ids, np.int32, pa.int32()),
-                _lists(labels, np.int32, pa.int32()),
+                id_arr,
+                label_arr,
                 pa.ListArray.from_arrays(
                     pa.array(offsets), pa.array(np.ones(int(offsets[-1]), np.int8))
                 ),
-                pa.array([r[0].text for r in rows], pa.string()),
+                pa.array(texts, pa.string()),
                 pa.array([r[1] for r in rows], pa.string()),
-                pa.array([r[2] for r in rows], pa.string()),
+                pa.array(row_ids, pa.string()),
             ],
             schema=CHAT_SCHEMA,
         )
         if split not in self.writers:
             self.writers[split] = pq.ParquetWriter(self.tmp / f"{split}.parquet", CHAT_SCHEMA)
         self.writers[split].write_table(table)
-        self.lengths.setdefault(split, []).extend(lens)
+        self.lengths.setdefault(split, []).extend(lens.tolist())
+        if self.row_stats is not None:
+            # trainable tokens per row: label != -100, summed between the row offsets
+            mark = np.concatenate(([0], np.cumsum(flat_labels != -100)))
+            trainable = mark[offsets[1:]] - mark[offsets[:-1]]
+            self.row_stats.add(split, lens, trainable, texts, [r[3] for r in rows], row_ids)
 
     def close(self) -> None:
         for w in self.writers.values():
@@ -138,7 +151,16 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     rejects = _Rejects(tmp / "rejected.jsonl")
     truncated = 0
     chat = plan.kind == "chat"
-    parts: Any = _ChatParts(tmp) if chat else _TokenParts(tmp, token_dtype(tok.vocab_size))
+    row_stats = None
+    if chat and pre.report and not pre.packing.enabled:
+        # the report's per-row measurements, taken here while the rows are in memory
+        from forge.data.report.partial import RowStats, text_stride
+
+        kept_rows = pq.ParquetFile(work / "global" / "splits.parquet").metadata.num_rows
+        row_stats = RowStats(text_stride(kept_rows))
+    parts: Any = (
+        _ChatParts(tmp, row_stats) if chat else _TokenParts(tmp, token_dtype(tok.vocab_size))
+    )
     eot = eot_id(tok)
     max_tokens = ctx.max_tokens
 
@@ -212,6 +234,8 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
         arr = np.asarray(lens, np.int32)
         np.save(tmp / f"lengths-{split}.npy", arr)
         tokens[split] = int(arr.sum())
+    if row_stats is not None:
+        (tmp / REPORT_PARTIAL).write_bytes(orjson.dumps(row_stats.to_dict()))
     stats = {
         "shard": index,
         "counts": counts,
@@ -240,8 +264,10 @@ def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, 
             continue
         if max_tokens is not None and len(res.input_ids) >= max_tokens:
             trunc += pre.truncation == "truncate"
-        messages = orjson.dumps(conv.to_dict()["messages"], default=str).decode()
-        kept.append((res, messages, rid_s))
+        msgs = [
+            m.to_dict() | ({"train": m.train} if m.train is not None else {}) for m in conv.messages
+        ]
+        kept.append((res, orjson.dumps(msgs, default=str).decode(), rid_s, msgs))
     return kept, trunc
 
 

@@ -246,7 +246,17 @@ def _line_ranges(path: str, target: int) -> list[Piece]:
     return pieces
 
 
+# Shards are the unit of load balancing too: a few big shards leave workers idle at the end
+# (5 shards on 2 workers is 3 rounds for 2.5 rounds of work), so data of less than
+# MIN_SHARDS * shard_rows rows is cut into MIN_SHARDS smaller shards, down to MIN_SHARD_ROWS.
+# The same for every machine (no core count in it), so the plan stays a function of the data.
+MIN_SHARDS = 16
+MIN_SHARD_ROWS = 1000
+
+
 def _shards(files: list[InputFile], sources: list[SourcePlan], shard_rows: int) -> list[Shard]:
+    total = sum(f.bytes / max(1.0, sources[f.source].sample_bytes_per_row) for f in files)
+    shard_rows = min(shard_rows, max(MIN_SHARD_ROWS, int(-(-total // MIN_SHARDS))))
     shards: list[Shard] = []
     cur = Shard(0)
     cur_rows = 0.0

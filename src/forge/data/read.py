@@ -41,7 +41,19 @@ KINDS = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",
+    ".rst": "text",
+    ".tex": "text",
+    ".html": "text",
+    ".htm": "text",
 }
+CODE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".rs", ".go", ".java", ".kt", ".scala",
+    ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".cs", ".rb", ".php", ".swift", ".m", ".lua", ".r",
+    ".jl", ".sh", ".bash", ".zsh", ".sql", ".hs", ".ml", ".ex", ".exs", ".erl", ".clj", ".dart",
+    ".zig",
+)  # fmt: skip
+"""Source code: read like plain text (a document per file, or per line with text_unit: line)."""
+KINDS.update(dict.fromkeys(CODE_SUFFIXES, "text"))
 LINE_KINDS = ("jsonl", "text-line")
 
 
@@ -111,7 +123,8 @@ def resolve_kind(path: str | Path, encoding: str, text_unit: str = "auto") -> st
     if kind is None:
         raise ForgeError(
             f"{path}: unknown file type",
-            "use .jsonl, .json, .csv, .tsv, .parquet, .txt or .md (optionally .gz/.zst/.bz2)",
+            "use .jsonl, .json, .csv, .tsv, .parquet, text (.txt, .md, .rst) or source code"
+            " (.py, .rs, .js, ...), optionally .gz/.zst/.bz2",
         )
     if kind == "json":
         return sniff_json_kind(path, encoding)

@@ -21,7 +21,8 @@ import numpy as np
 
 from forge import registry
 from forge.errors import ForgeError
-from forge.index import embed_hf
+from forge.index import embed_bert, embed_hf
+from forge.index.batching import release_memory, token_batches
 
 if TYPE_CHECKING:
     from forge.config.index import IndexConfig
@@ -66,6 +67,7 @@ class SentenceTransformerEmbedder:
         folder: str | Path,
         name: str | None = None,
         batch_size: int = 16,
+        batch_tokens: int = 2048,
         max_tokens: int | None = None,
         threads: int | None = None,
         device: str = "cpu",
@@ -82,6 +84,7 @@ class SentenceTransformerEmbedder:
             )
         self.name = name or f"sentence-transformers:{self.folder.resolve()}"
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.threads = threads or cpu_threads()
         self.device = device
         model_limit = self._model_limit()
@@ -237,14 +240,72 @@ class TransformersEmbedder(SentenceTransformerEmbedder):
         )
 
 
+class TorchEmbedder(TransformersEmbedder):
+    """A plain folder whose encoder is a BERT, run with torch functions alone (embed_bert):
+    the same vectors without importing transformers' model code (about 150 MB less)."""
+
+    def __init__(self, folder: str | Path, layout: embed_hf.Layout | None = None, **kw: Any):
+        super().__init__(folder, layout=layout, **kw)
+        why = embed_bert.bert_reason(self.layout)
+        if why:
+            raise ForgeError(
+                f"index.backend: torch cannot run this model ({why})",
+                "set index.backend to auto, transformers or sentence-transformers",
+            )
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+            self._model = embed_bert.load(self.layout.encoder)
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self.model
+        import torch
+
+        threads = 1 if len(texts) <= SMALL_BATCH else self.threads  # see the class above
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        if self.layout.lower_case:
+            texts = [t.lower() for t in texts]
+        seqs = model.tokenize(texts, self.max_tokens)
+        out: np.ndarray | None = None
+        with torch.inference_mode():
+            for batch in token_batches([len(s) for s in seqs], self.batch_tokens, self.batch_size):
+                vecs = model([seqs[i] for i in batch], self.layout.pooling, self.layout.normalize)
+                if out is None:
+                    out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+                out[batch] = vecs
+                if len(texts) > SMALL_BATCH:
+                    release_memory()
+        assert out is not None
+        return out
+
+
 def local_embedder(folder: Path, backend: str, **kw: Any) -> SentenceTransformerEmbedder:
-    """A model folder on the backend ``index.backend`` asks for; ``auto`` takes transformers
-    when the folder's layout allows it and sentence-transformers otherwise."""
+    """A model folder on the backend ``index.backend`` asks for; ``auto`` takes torch when the
+    folder is a plain BERT stack, else transformers when its layout allows, else
+    sentence-transformers."""
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(folder, **kw)
-    layout, _ = embed_hf.plain_layout(Path(folder))
-    if layout is None and backend == "auto":
-        return SentenceTransformerEmbedder(folder, **kw)
+    layout, why = embed_hf.plain_layout(Path(folder))
+    if backend == "auto":
+        if layout is None:
+            return SentenceTransformerEmbedder(folder, **kw)
+        if not embed_bert.bert_reason(layout):
+            return TorchEmbedder(folder, layout=layout, **kw)
+    elif backend == "torch":
+        if layout is None:
+            raise ForgeError(
+                f"index.backend: torch cannot run this model ({why})",
+                "set index.backend to auto or sentence-transformers for this folder",
+            )
+        return TorchEmbedder(folder, layout=layout, **kw)
     return TransformersEmbedder(folder, layout=layout, **kw)
 
 
@@ -267,6 +328,7 @@ def minilm(cfg: IndexConfig) -> Embedder:
         cfg.backend,
         name=DEFAULT_EMBEDDER,
         batch_size=cfg.batch_size,
+        batch_tokens=cfg.batch_tokens,
         max_tokens=cfg.max_tokens,
         threads=cfg.threads,
     )
@@ -282,6 +344,7 @@ def make_embedder(cfg: IndexConfig) -> Embedder:
             Path(choice).expanduser(),
             cfg.backend,
             batch_size=cfg.batch_size,
+            batch_tokens=cfg.batch_tokens,
             max_tokens=cfg.max_tokens,
             threads=cfg.threads,
         )

@@ -13,6 +13,7 @@ replaying and skipping nothing, without reading through the data to get there.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,20 @@ class Shards:
         ]
         self.tokens = sum(len(a) for a in self.arrays)
 
+    def split_tail(self, fraction: float) -> tuple[Shards, Shards]:
+        """(head, tail): the last ``fraction`` of the tokens as a second view of the same
+        files, taken from the end of each shard in proportion (a contiguous hold-out, as
+        nanoGPT does for one text file), so no window of the head overlaps the tail."""
+        head, tail = copy.copy(self), copy.copy(self)
+        head.arrays, tail.arrays = [], []
+        for a in self.arrays:
+            cut = len(a) - int(round(len(a) * fraction))
+            head.arrays.append(a[:cut])
+            tail.arrays.append(a[cut:])
+        head.tokens = sum(len(a) for a in head.arrays)
+        tail.tokens = sum(len(a) for a in tail.arrays)
+        return head, tail
+
     def valid_starts(self, block: int) -> np.ndarray:
         """Number of window start positions in each shard for windows of ``block + 1``."""
         return np.array([max(0, len(a) - block - 1) for a in self.arrays], dtype=np.int64)
@@ -88,6 +103,7 @@ class TokenData:
     tokenizer: Tokenizer
     source: str
     bytes_per_token: float  # for bits per byte: loss / ln 2 / bytes_per_token
+    note: str | None = None  # said when training starts (e.g. a validation split was made)
 
     def check_block(self, block: int) -> None:
         """Both splits hold at least one window of ``block + 1`` tokens: said before training
@@ -198,7 +214,9 @@ def text_source(
 
 
 @register("data_source", "prepared")
-def prepared_source(folder: str | Path, tokenizer: Tokenizer | None, *_: object) -> TokenData:
+def prepared_source(
+    folder: str | Path, tokenizer: Tokenizer | None, val_fraction: float = 0.1, *_: object
+) -> TokenData:
     """A dataset folder written by `forge prepare` (tokens/train, tokens/validation)."""
     from forge.train.tokenizer import load_tokenizer
 
@@ -227,17 +245,28 @@ def prepared_source(folder: str | Path, tokenizer: Tokenizer | None, *_: object)
         )
     train = Shards(folder / "tokens" / "train")
     val_dir = folder / "tokens" / "validation"
-    if not val_dir.is_dir():
-        raise ForgeError(
-            f"{val_dir}: missing", "prepare with a validation split (preprocessing.split)"
+    note = None
+    val = Shards(val_dir) if (val_dir / "index.json").is_file() else None
+    if val is None or val.tokens == 0:
+        # Too few documents for a validation split (one book, a handful of files): hold out
+        # the end of the training tokens instead, like a single text file.
+        if not 0 < val_fraction < 1:
+            raise ForgeError(
+                f"{val_dir}: no validation tokens, and training.val_fraction is {val_fraction}",
+                "prepare with a validation split (preprocessing.split), or set "
+                "training.val_fraction between 0 and 1 to hold out the end of the train split",
+            )
+        train, val = train.split_tail(val_fraction)
+        note = (
+            f"{folder}: the prepared data has no validation tokens; the last "
+            f"{val_fraction:.0%} of the train split ({val.tokens:,} tokens) is held out instead"
         )
-    val = Shards(val_dir)
     if train.vocab_size > tok.get_vocab_size():
         raise ForgeError(
             f"{folder}: shards have vocab {train.vocab_size}, tokenizer {tok.get_vocab_size()}",
             "prepare the data again with this tokenizer",
         )
-    return TokenData(train, val, tok, str(folder), _bytes_per_token(val, tok))
+    return TokenData(train, val, tok, str(folder), _bytes_per_token(val, tok), note)
 
 
 def _bytes_per_token(shards: Shards, tok: Tokenizer, sample: int = 1 << 20) -> float:
@@ -264,7 +293,7 @@ def open_data(
     if source != "auto":
         return get("data_source", source)(p, tokenizer, val_fraction, cache_dir)
     if p.is_dir():
-        return prepared_source(p, tokenizer)
+        return prepared_source(p, tokenizer, val_fraction)
     if tokenizer is None:
         raise ForgeError("a text file needs a tokenizer", "set model.tokenizer (e.g. char)")
     return text_source(p, tokenizer, val_fraction, cache_dir)

@@ -147,6 +147,8 @@ def _loop(run: Run, console: ConsoleReporter) -> TrainResult:
         hyper = {"preset": run.preset, **run.model_cfg.to_dict(), **t.model_dump(exclude={"gpt"})}
         trackers = make_trackers(run.cfg.tracking, run.dir, hyper)
         note = f" (resumed from step {step})" if step else ""
+        if data.note:
+            console.message(data.note)
         console.message(
             f"run {run.dir}: {raw_model.num_params():,} parameters, {data.train.tokens:,} train "
             f"tokens, {tokens_per_step:,} tokens/step, device {info.device} x{info.world}"

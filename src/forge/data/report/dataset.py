@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from forge import __version__
 from forge.config.quality import DedupConfig
 from forge.data.dedup import key_table
+from forge.data.report import partial
 from forge.data.report.common import CLUSTERS, problems
 from forge.data.report.splitscan import Scan
 from forge.data.report.stats import EXAMPLES, distribution, snippet
@@ -147,17 +148,32 @@ def dataset_report(root: Path) -> dict[str, Any]:
     leak = (manifest.get("global_step") or {}).get("leakage")
     files = _split_files(root, manifest)
     total = sum(_num_rows(p) for ps in files.values() for p in ps)
-    scan = Scan(total, want, keep_texts=leak is None and 0 < total <= LEAKAGE_MAX_ROWS)
-    splits: dict[str, Any] = {name: scan.split(name, paths) for name, paths in files.items()}
+    keep_texts = leak is None and 0 < total <= LEAKAGE_MAX_ROWS
+    rows_stats = None if keep_texts else _partials(root, files)
+    if rows_stats is not None:
+        # prepare measured every row in pass 2: merge its partials, decode no row again
+        splits: dict[str, Any] = {
+            name: {
+                **partial.split_entry(rows_stats["splits"][name]),
+                "files": [p.name for p in paths],
+            }
+            for name, paths in files.items()
+        }
+        convs, text_stats, measured = partial.whole(rows_stats)
+        texts_by_id = partial.texts_of(files, want)
+    else:
+        scan = Scan(total, want, keep_texts=keep_texts)
+        splits = {name: scan.split(name, paths) for name, paths in files.items()}
+        convs, text_stats, texts_by_id = scan.convs, scan.text, scan.texts_by_id
+        measured = scan.seen // scan.stride if scan.sampled else scan.seen
     for split, idx in _token_shards(root).items():
         splits.setdefault(split, {}).update(idx)
     if isinstance(leak, dict):
         leakage = {"checked": True, "by": "forge prepare", **leak}
-    elif scan.keep_texts:
+    elif keep_texts:
         leakage = _leakage(scan.texts, scan.split_of, scan.where)
     else:
         leakage = {"checked": False, "reason": f"no leakage check in the manifest and {total} rows"}
-    convs, text_stats = scan.convs, scan.text
     report: dict[str, Any] = {
         "kind": "dataset",
         "forge_version": __version__,
@@ -178,13 +194,27 @@ def dataset_report(root: Path) -> dict[str, Any]:
             "examples": text_stats.examples,
             "repaired": (manifest.get("repairs") or {}).get("encoding_repaired"),
         },
-        "duplicates": _dup_summary(dups, members, counts, scan.texts_by_id, total),
-        "text_rows_measured": scan.seen // scan.stride if scan.sampled else scan.seen,
+        "duplicates": _dup_summary(dups, members, counts, texts_by_id, total),
+        "text_rows_measured": measured,
         "rejections": rejections,
         "leakage": leakage,
     }
     report["problems"] = problems(report)
     return report
+
+
+def _partials(root: Path, files: dict[str, list[Path]]) -> dict[str, Any] | None:
+    """report-stats.json when it describes exactly these split files (the same splits, the
+    same row counts); None otherwise, and the report scans the rows."""
+    data = partial.read(root / partial.FILE)
+    if data is None or set(data["splits"]) != set(files):
+        return None
+    for name, paths in files.items():
+        if data["splits"][name]["rows"] != sum(_num_rows(p) for p in paths):
+            return None
+        if "seq_lengths" in pq.ParquetFile(paths[0]).schema_arrow.names:  # packed rows
+            return None
+    return data
 
 
 def _sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge.data.report.common import TextStats
+from forge.data.report.partial import measured_text
 from forge.data.report.stats import ConversationStats, distribution
 
 TEXT_ROWS = 200_000
@@ -120,13 +121,7 @@ class Scan:
             if self.seen % self.stride and not keep:
                 continue
             m = messages_of(msgs[i]) if msgs is not None else None
-            # Measured and compared as dedup compares rows: `role: content` per message (the
-            # rendered text would add the template's markers to every row).
-            text = (
-                "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in m)
-                if m
-                else (texts[i] if texts is not None else None) or ""
-            )
+            text = measured_text(m, texts[i] if texts is not None else None)
             if rid is not None and rid in self.want_ids:
                 self.texts_by_id[rid] = text
             if self.keep_texts:

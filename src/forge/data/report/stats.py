@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ for _lang, _words in _STOPWORDS.items():
     for _w in _words.split():
         _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
@@ -84,7 +85,10 @@ def language(text: str) -> str:
     """
     sample = text[:2000]
     scripts: Counter[str] = Counter()
-    scripts["LATIN"] = len(_ASCII_LETTER.findall(sample))
+    raw = sample.encode("utf-8", "surrogatepass")
+    # ASCII letters: what deleting them takes away (bytes.translate is a C loop; non-ASCII
+    # characters encode to bytes >= 0x80, never deleted)
+    scripts["LATIN"] = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
     if not sample.isascii():  # only the non-ASCII characters need a Unicode name
         for ch in _NON_ASCII.findall(sample):
             if not ch.isalpha():
@@ -109,9 +113,11 @@ def language(text: str) -> str:
         return "unknown" if top == "other" else top
     words = _WORD.findall(sample.casefold())
     hits: Counter[str] = Counter()
-    for w in words:
+    # counted in C, then each distinct word visited once, in first-seen order (ties in
+    # `hits` go to the language seen first, as a word-by-word count would give them)
+    for w, n in Counter(words).items():
         for lang in _LANGS_OF.get(w, ()):
-            hits[lang] += 1
+            hits[lang] += n
     if not hits:
         return "latin-other"
     best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
@@ -142,8 +148,69 @@ def encoding_problems(text: str) -> list[str]:
 
 
 def _maybe_mojibake(text: str) -> bool:
-    """Cheap pre-check before ftfy: mojibake needs non-ASCII characters."""
-    return not text.isascii()
+    """Cheap pre-check before ftfy, exact: ftfy's fix_encoding returns a text unchanged unless
+    its badness pattern matches it, and every match holds a non-ASCII character (checked on
+    the pattern itself, see `_badness_width`), so only short windows around the non-ASCII
+    characters are searched, not the whole text."""
+    if text.isascii():
+        return False
+    found = _badness()
+    if found is None:
+        return True
+    bad, width = found
+    n = len(text)
+    lo = hi = -1
+    for m in _NON_ASCII.finditer(text):
+        p = m.start()
+        if p - width <= hi:  # overlaps the current window: extend it
+            hi = min(n, p + width + 1)
+            continue
+        if hi >= 0 and bad.search(text, lo, hi):
+            return True
+        lo, hi = max(0, p - width), min(n, p + width + 1)
+    return hi >= 0 and bad.search(text, lo, hi) is not None
+
+
+@cache
+def _badness() -> tuple[re.Pattern, int] | None:
+    """(ftfy's badness pattern, its longest match) when every alternative of the pattern needs
+    a non-ASCII character; None (search the whole text) for a pattern this cannot vouch for."""
+    try:
+        from ftfy.badness import BADNESS_RE
+    except ImportError:
+        return None
+    width = _badness_width(BADNESS_RE)
+    return None if width is None else (BADNESS_RE, width)
+
+
+def _badness_width(pattern: re.Pattern) -> int | None:
+    try:
+        import re._parser as sre  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as sre  # type: ignore[no-redef]
+    try:
+        tree = sre.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - an unknown pattern shape: no shortcut
+        return None
+    width = tree.getwidth()[1]
+    items = list(tree)
+    if width > 64 or len(items) != 1 or items[0][0] != sre.BRANCH:
+        return None
+
+    def non_ascii(op: Any, av: Any) -> bool:
+        """One mandatory character that can only be non-ASCII."""
+        if op == sre.LITERAL:
+            return av >= 128
+        if op == sre.IN:
+            return all(
+                (o == sre.LITERAL and a >= 128) or (o == sre.RANGE and a[0] >= 128) for o, a in av
+            )
+        return False
+
+    for alt in items[0][1][1]:
+        if not any(non_ascii(op, av) for op, av in alt):
+            return None
+    return width
 
 
 # -- fields ----------------------------------------------------------------------------------
