@@ -232,6 +232,7 @@ def iter_verified(
     con.register("sig_ids", positions)
     con.execute("CREATE OR REPLACE TABLE sig_pos AS SELECT * FROM sig_ids")
     con.unregister("sig_ids")
+    del positions  # DuckDB has its copy (on disk past its limit); 16 bytes a row less here
     # one join per statement: both hash tables at once did not fit in 128 MB at 2M rows
     con.execute(
         "CREATE OR REPLACE TABLE pos_a AS SELECT x.p AS pa, pairs.b "
