@@ -65,7 +65,8 @@ def _rlimits() -> list[int]:
 def bound_reservations() -> None:
     """Under an address-space or data rlimit, have Arrow's allocator (mimalloc) reserve its
     arenas 64 MiB at a time instead of 1 GiB at once: both limits count a reservation whole,
-    although not a page of it is used (pass 1 failed under a 400 MB data limit holding 110 MB).
+    although not a page of it is used (importing pyarrow.dataset took the data segment to
+    1.1 GB, past a 900 MB limit).
     Takes effect only before pyarrow is first imported (forge.data runs it on import)."""
     if _rlimits():
         os.environ.setdefault("MIMALLOC_ARENA_RESERVE", "64MiB")

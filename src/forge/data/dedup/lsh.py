@@ -1,8 +1,10 @@
 """Out-of-core LSH over key tables: band buckets on disk, candidate pairs, verification.
 
-Band buckets are written as Parquet under the work folder and grouped by DuckDB, which
-spills to disk when they outgrow its memory limit; only candidate pairs (and then verified
-pairs) come back into Python. A bucket of k rows yields all k(k-1)/2 pairs when
+Band buckets are written as Parquet under the work folder, one file per band, and grouped
+by DuckDB a few bands per query, spilling to disk past its memory limit. The candidate pairs
+stay in DuckDB; verification streams them out in batches and reads the rows' signatures
+from a block store (sigstore), and only verified pairs come back, a batch at a time.
+A bucket of k rows yields all k(k-1)/2 pairs when
 k <= max_bucket_pairs, and otherwise only 2(k-1) pairs (each row against the lowest row of the
 bucket and against its predecessor by id), so a huge bucket of boilerplate rows never
 materializes k^2 pairs.
@@ -26,7 +28,8 @@ from forge.data.memory import duckdb_limit, threads_for
 
 _READ_BATCH = 32_768
 # Band rows grouped by one candidate query: the bands are split into groups of about this
-# many rows, so each query's hash tables stay the same size however large the input is.
+# many rows, so a query's hash tables do not grow with bands x rows (one band per query
+# past 4M rows).
 _QUERY_ROWS = 4_000_000
 # Candidate pairs verified at a time (their signatures come from at most two blocks).
 _VERIFY_BATCH = 65_536
