@@ -142,3 +142,17 @@ def test_arrow_reserves_little_under_an_rlimit(tmp_path):
     assert reserve == "64MiB"
     if backend == "mimalloc":
         assert data_mb < 700, data_mb
+
+
+def test_memory_limits_do_not_change_the_config_hash():
+    """DuckDB's memory changes how the global step runs, not what it decides: a rerun with
+    another limit is up to date, like one with another worker count."""
+    from forge.config.data import DataConfig, PreprocessingConfig
+    from forge.config.model import ModelConfig
+    from forge.data.manifest import config_hash
+
+    data, model = DataConfig(), ModelConfig()
+    base = config_hash(data, PreprocessingConfig(), model)
+    roomy = PreprocessingConfig(dedup={"memory_limit": "4GB"}, split={"memory_limit": "2GB"})
+    assert config_hash(data, roomy, model) == base
+    assert config_hash(data, PreprocessingConfig(dedup={"num_perm": 64, "bands": 8}), model) != base

@@ -35,10 +35,14 @@ def digest(obj: Any) -> str:
 
 
 def config_hash(data_cfg: Any, pre_cfg: Any, model_cfg: Any) -> str:
-    """Only what changes the data: `workers`, `executor` and `report` do not."""
+    """Only what changes the data: `workers`, `executor`, `report` and DuckDB's memory
+    limits do not."""
     pre = pre_cfg.model_dump(mode="json")
     for k in ("workers", "executor", "report"):
         pre.pop(k, None)
+    for section in ("dedup", "split"):
+        if isinstance(pre.get(section), dict):
+            pre[section].pop("memory_limit", None)
     model = model_cfg.model_dump(mode="json")
     data = data_cfg.model_dump(mode="json")
     data.pop("output_dir", None)

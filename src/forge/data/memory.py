@@ -20,6 +20,8 @@ from forge.errors import ForgeError
 LIMIT_SHARE = 0.25
 # Below this DuckDB cannot run a join or an aggregate at all.
 FLOOR = 64 << 20
+# DuckDB memory per thread: with less, its joins and aggregates fail instead of spilling.
+PER_THREAD = 128 << 20
 
 _UNITS = {
     "B": 1,
@@ -63,7 +65,8 @@ def _rlimits() -> list[int]:
 def bound_reservations() -> None:
     """Under an address-space or data rlimit, have Arrow's allocator (mimalloc) reserve its
     arenas 64 MiB at a time instead of 1 GiB at once: both limits count a reservation whole,
-    although not a page of it is used (pass 1 failed under a 400 MB data limit holding 110 MB).
+    although not a page of it is used (importing pyarrow.dataset took the data segment to
+    1.1 GB, past a 900 MB limit).
     Takes effect only before pyarrow is first imported (forge.data runs it on import)."""
     if _rlimits():
         os.environ.setdefault("MIMALLOC_ARENA_RESERVE", "64MiB")
@@ -89,3 +92,8 @@ def duckdb_limit(configured: str, limit: int | None = None) -> int:
     if limit:
         want = min(want, int(limit * LIMIT_SHARE))
     return max(want, FLOOR)
+
+
+def threads_for(limit: int) -> int:
+    """DuckDB threads for a memory limit: one per PER_THREAD bytes, at most one per core."""
+    return max(1, min(os.cpu_count() or 1, limit // PER_THREAD))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -166,18 +167,16 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     rid_col = records.read(columns=["row_id"])["row_id"]
     lo = int(np.min(rid_col.to_numpy())) if len(rid_col) else 0
     hi = int(np.max(rid_col.to_numpy())) if len(rid_col) else -1
+    # The decisions for this shard's rows as numpy arrays searched by row id, not a Python
+    # object per row: one compressed or non-line file is one shard, however many rows it has.
     dups = read_range(work / "global" / "duplicates.parquet", lo, hi)
-    dup_of = dict(
-        zip(
-            dups["row_id"].to_pylist(),
-            zip(dups["dup_of"].to_pylist(), dups["kind"].to_pylist(), strict=False),
-            strict=False,
-        )
-    )
+    dup_ids, dup_of = dups["row_id"].to_numpy(), dups["dup_of"].to_numpy()
+    dup_near = (dups["kind"].to_numpy(zero_copy_only=False) == "near") if len(dups) else []
     sp = read_range(work / "global" / "splits.parquet", lo, hi)
     sp_ids = sp["row_id"].to_numpy()
-    sp_names = sp["split"].to_pylist()
-    sp_copies = sp["copies"].to_pylist()
+    enc = pc.dictionary_encode(sp["split"].combine_chunks())
+    sp_names, sp_codes = enc.dictionary.to_pylist(), enc.indices.to_numpy(zero_copy_only=False)
+    sp_copies = sp["copies"].to_numpy()
 
     for batch in records.iter_batches(batch_size=BATCH):
         d = batch.to_pydict()
@@ -187,10 +186,11 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
         ):
             f = plan.files[fidx]
             counts["dedup"]["in"] += 1
-            if rid in dup_of:
-                other, kind = dup_of[rid]
+            d_pos = int(np.searchsorted(dup_ids, rid))
+            if d_pos < len(dup_ids) and dup_ids[d_pos] == rid:
                 counts["dedup"]["rejected"] += 1
-                reason = "near_duplicate" if kind == "near" else "duplicate"
+                reason = "near_duplicate" if dup_near[d_pos] else "duplicate"
+                other = int(dup_of[d_pos])
                 rejects.add(f.path, line, "dedup", reason, f"duplicate of row {other}", rid)
                 continue
             counts["dedup"]["out"] += 1
@@ -200,10 +200,10 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
                 counts["sample"]["rejected"] += 1
                 rejects.add(f.path, line, "sample", "no_split", "no split was assigned", rid)
                 continue
-            split = sp_names[pos]
+            split = sp_names[sp_codes[pos]]
             weight = plan.sources[f.source].weight
             n = copies(rid, weight, pre.seed) if split == "train" and weight != 1 else 1
-            n *= sp_copies[pos]  # class balancing (cap: 0, upsample: 2+)
+            n *= int(sp_copies[pos])  # class balancing (cap: 0, upsample: 2+)
             if n == 0:
                 counts["sample"]["rejected"] += 1
                 why = f"source weight {weight}" if sp_copies[pos] else "class balancing (cap)"

@@ -16,14 +16,15 @@ import numpy as np
 import pyarrow as pa
 
 from forge.config.quality import DedupConfig
+from forge.data.dedup.components import Components
 from forge.data.dedup.lsh import (
     candidate_pairs,
-    components,
     connect,
+    iter_verified,
     parquet_list,
-    verified_pairs,
     write_bands,
 )
+from forge.data.dedup.sigstore import SignatureStore
 
 SCHEMA = pa.schema([("row_id", pa.int64()), ("dup_of", pa.int64()), ("kind", pa.string())])
 
@@ -67,11 +68,10 @@ def find_duplicates(key_files: list[Path], cfg: DedupConfig, workdir: Path) -> p
             bands = write_bands(key_files, cfg, work / "bands", skip=ex_ids)
             if bands is not None:
                 candidate_pairs(con, bands, cfg.max_bucket_pairs)
-                a, b, _ = verified_pairs(con, key_files, cfg)
-                if len(a):
-                    nodes, root = components(a, b)
-                    gone = nodes != root
-                    nr_ids, nr_keep = nodes[gone], root[gone]
+                comp = Components(np.sort(SignatureStore(bands, cfg.num_perm).ids))
+                for a, b, _ in iter_verified(con, bands, cfg):
+                    comp.add(a, b)
+                nr_ids, nr_keep = comp.removed()
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)

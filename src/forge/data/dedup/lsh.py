@@ -1,8 +1,10 @@
 """Out-of-core LSH over key tables: band buckets on disk, candidate pairs, verification.
 
-Band buckets are written as Parquet under the work folder and grouped by DuckDB, which
-spills to disk when they outgrow its memory limit; only candidate pairs (and then verified
-pairs) come back into Python. A bucket of k rows yields all k(k-1)/2 pairs when
+Band buckets are written as Parquet under the work folder, one file per band, and grouped
+by DuckDB a few bands per query, spilling to disk past its memory limit. The candidate pairs
+stay in DuckDB; verification streams them out in batches and reads the rows' signatures
+from a block store (sigstore), and only verified pairs come back, a batch at a time.
+A bucket of k rows yields all k(k-1)/2 pairs when
 k <= max_bucket_pairs, and otherwise only 2(k-1) pairs (each row against the lowest row of the
 bucket and against its predecessor by id), so a huge bucket of boilerplate rows never
 materializes k^2 pairs.
@@ -21,12 +23,16 @@ import pyarrow.parquet as pq
 
 from forge.config.quality import DedupConfig
 from forge.data.dedup.hashing import mix64
-from forge.data.memory import duckdb_limit
+from forge.data.dedup.sigstore import SignatureStore, SignatureWriter
+from forge.data.memory import duckdb_limit, threads_for
 
 _READ_BATCH = 32_768
 # Band rows grouped by one candidate query: the bands are split into groups of about this
-# many rows, so each query's hash tables stay the same size however large the input is.
+# many rows, so a query's hash tables do not grow with bands x rows (one band per query
+# past 4M rows).
 _QUERY_ROWS = 4_000_000
+# Candidate pairs verified at a time (their signatures come from at most two blocks).
+_VERIFY_BATCH = 65_536
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
@@ -39,7 +45,11 @@ def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.Duck
     con = duckdb.connect(str(db))
     con.execute(f"SET temp_directory = {sql_str(tmp)}")
     # the configured limit, or less when the process itself runs under a memory limit
-    con.execute(f"SET memory_limit = '{duckdb_limit(cfg.memory_limit) >> 20}MiB'")
+    limit = duckdb_limit(cfg.memory_limit)
+    con.execute(f"SET memory_limit = '{limit >> 20}MiB'")
+    # every thread keeps hash tables and sort runs of its own: at 128MB, two threads ran out
+    # of memory in the candidate query where one spilled and finished
+    con.execute(f"SET threads = {threads_for(limit)}")
     con.execute("SET preserve_insertion_order = false")
     return con
 
@@ -112,11 +122,13 @@ def write_bands(
 ) -> Path | None:
     """Band buckets of every row with a signature (minus the sorted `skip` ids; only the
     sorted `only` ids when given), one Parquet file per band under `out` (band-NNN.parquet,
-    bucket and row_id); None when no row has one."""
+    bucket and row_id), and those rows' signatures for `verified_pairs` (sigstore); None
+    when no row has one."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     writers: list[pq.ParquetWriter] = []
+    store = SignatureWriter(out, cfg.num_perm)
     schema = pa.schema([("bucket", pa.int64()), ("row_id", pa.int64())])
     try:
         for ids, sig, _ in iter_signatures(key_files, cfg.num_perm):
@@ -141,7 +153,9 @@ def write_bands(
             h = np.ascontiguousarray(band_hashes(sig, cfg.bands, cfg.rows).T).view(np.int64)
             for b, w in enumerate(writers):
                 w.write_table(pa.table({"bucket": h[b], "row_id": ids}, schema=schema))
+            store.add(ids, sig)
     finally:
+        store.close()
         for w in writers:
             w.close()
     return out if writers else None
@@ -186,7 +200,7 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -
             WITH small AS (SELECT band, bucket, row_id, pos FROM members WHERE n <= {cap}),
             large AS (SELECT band, bucket, row_id, pos FROM members WHERE n > {cap}),
             heads AS (SELECT band, bucket, row_id FROM large WHERE pos = 1)
-            SELECT DISTINCT a, b FROM (
+            SELECT a, b FROM (  -- made distinct once, below, not per group
               SELECT x.row_id AS a, y.row_id AS b
               FROM small x JOIN small y
                 ON x.band = y.band AND x.bucket = y.bucket AND x.pos < y.pos
@@ -206,42 +220,66 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -
     con.execute("DROP TABLE cand")
 
 
-def verified_pairs(
-    con: duckdb.DuckDBPyConnection, key_files: list[Path], cfg: DedupConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, b, estimated Jaccard) of the candidate pairs that pass `cfg.verify_threshold`.
+def iter_verified(
+    con: duckdb.DuckDBPyConnection, bands_dir: Path, cfg: DedupConfig
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Batches of (a, b, estimated Jaccard) of the candidate pairs that pass
+    `cfg.verify_threshold` (row ids; a batch may be empty).
 
-    Signatures are joined to the pairs inside DuckDB and streamed back in batches, so only
-    one batch of signatures is in Python memory at a time.
+    The pairs come out of DuckDB as signature-store positions sorted by (block of a, block
+    of b), so the signatures are read two blocks at a time (see sigstore): memory is two
+    blocks and one batch of pairs, whatever the number of rows or pairs.
     """
-    files = parquet_list(key_files)
+    store = SignatureStore(bands_dir, cfg.num_perm)
+    positions = pa.table({"row_id": store.ids, "p": np.arange(len(store.ids), dtype=np.int64)})
+    con.register("sig_ids", positions)
+    con.execute("CREATE OR REPLACE TABLE sig_pos AS SELECT * FROM sig_ids")
+    con.unregister("sig_ids")
+    del positions  # DuckDB has its copy (on disk past its limit); 16 bytes a row less here
+    # one join per statement: both hash tables at once did not fit in 128 MB at 2M rows
+    con.execute(
+        "CREATE OR REPLACE TABLE pos_a AS SELECT x.p AS pa, pairs.b "
+        "FROM pairs JOIN sig_pos x ON x.row_id = pairs.a"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE pos_ab AS SELECT pa, y.p AS pb "
+        "FROM pos_a JOIN sig_pos y ON y.row_id = pos_a.b"
+    )
+    con.execute("DROP TABLE pos_a")
+    blk = store.block_rows
     reader = con.sql(
-        f"""
-        WITH k AS (SELECT row_id, minhash FROM read_parquet({files}))
-        SELECT p.a, p.b, ka.minhash AS sa, kb.minhash AS sb
-        FROM pairs p JOIN k ka ON ka.row_id = p.a JOIN k kb ON kb.row_id = p.b
-        """
-    ).to_arrow_reader(_READ_BATCH)
-    out_a, out_b, out_j = [], [], []
+        f"SELECT pa, pb FROM pos_ab ORDER BY pa // {blk}, pb // {blk}"
+    ).to_arrow_reader(_VERIFY_BATCH)
     for batch in reader:
-        if len(batch) == 0:
-            continue
         n = len(batch)
-        sa = batch.column("sa").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
-        sb = batch.column("sb").flatten().to_numpy(zero_copy_only=False).reshape(n, -1)
-        est = (sa == sb).mean(axis=1)
+        if n == 0:
+            continue
+        pa_ = batch.column("pa").to_numpy(zero_copy_only=False).astype(np.int64)
+        pb_ = batch.column("pb").to_numpy(zero_copy_only=False).astype(np.int64)
+        ia, ib = pa_ // blk, pb_ // blk
+        cuts = np.flatnonzero((ia[1:] != ia[:-1]) | (ib[1:] != ib[:-1])) + 1
+        est = np.empty(n)
+        for s, e in zip([0, *cuts], [*cuts, n], strict=True):
+            both = (int(ia[s]), int(ib[s]))
+            sa = store.rows(pa_[s:e], keep=both)
+            sb = store.rows(pb_[s:e], keep=both)
+            est[s:e] = (sa == sb).mean(axis=1)
         keep = est >= cfg.verify_threshold - 1e-12
-        out_a.append(batch.column("a").to_numpy(zero_copy_only=False)[keep])
-        out_b.append(batch.column("b").to_numpy(zero_copy_only=False)[keep])
-        out_j.append(est[keep])
-    if not out_a:
+        yield store.ids[pa_[keep]], store.ids[pb_[keep]], est[keep]
+    con.execute("DROP TABLE pos_ab")
+    con.execute("DROP TABLE sig_pos")
+
+
+def verified_pairs(
+    con: duckdb.DuckDBPyConnection, bands_dir: Path, cfg: DedupConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All of `iter_verified` at once: (a, b, estimated Jaccard). For small inputs and tests;
+    the global step consumes the batches as they come."""
+    parts = list(iter_verified(con, bands_dir, cfg))
+    if not parts:
         e = np.zeros(0, dtype=np.int64)
         return e, e.copy(), np.zeros(0)
-    return (
-        np.concatenate(out_a).astype(np.int64),
-        np.concatenate(out_b).astype(np.int64),
-        np.concatenate(out_j),
-    )
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 def components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

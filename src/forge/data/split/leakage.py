@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from forge.config.quality import DedupConfig
 from forge.data.dedup.lsh import (
     candidate_pairs,
     connect,
+    iter_verified,
     parquet_list,
-    verified_pairs,
+    sql_str,
     write_bands,
 )
 
@@ -72,34 +74,51 @@ def check_leakage(
             bands = write_bands(key_files, cfg, work / "bands", only=keep)
             if bands is not None:
                 candidate_pairs(con, bands, cfg.max_bucket_pairs)
-                a, b, est = verified_pairs(con, key_files, cfg)
-                if len(a):
-                    con.register("vp", pa.table({"a": a, "b": b, "j": est}))
-                    rows = con.sql(
-                        f"""
-                        WITH h AS (SELECT row_id, exact_hash FROM read_parquet({files}))
-                        SELECT count(*) OVER () AS n, p.a, p.b, x.split, y.split, p.j
-                        FROM vp p JOIN s x ON x.row_id = p.a JOIN s y ON y.row_id = p.b
-                        JOIN h ha ON ha.row_id = p.a JOIN h hb ON hb.row_id = p.b
-                        WHERE x.split <> y.split
-                          -- an exact pair is counted once, as exact
-                          AND ha.exact_hash IS DISTINCT FROM hb.exact_hash
-                        ORDER BY p.j DESC, p.a, p.b
-                        """
-                    ).fetchall()
-                    if rows:
-                        out["near_pairs"] = int(rows[0][0])
-                        for _, a_, b_, sa, sb, j in rows[:_EXAMPLES]:
-                            out["examples"].append(
-                                {
-                                    "a": a_,
-                                    "b": b_,
-                                    "split_a": sa,
-                                    "split_b": sb,
-                                    "kind": "near",
-                                    "similarity": round(float(j), 4),
-                                }
-                            )
+                vp = work / "verified.parquet"
+                schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("j", pa.float64())])
+                # the verified pairs go to disk as they come: with dedup off there can be
+                # millions, and only their count and a few examples are wanted
+                with pq.ParquetWriter(vp, schema) as w:
+                    for a, b, est in iter_verified(con, bands, cfg):
+                        w.write_table(pa.table({"a": a, "b": b, "j": est}, schema=schema))
+                # one join per statement (several hash tables at once ran out of memory
+                # under a small limit); each step keeps only the pairs that cross splits
+                con.execute(
+                    f"CREATE TABLE vx AS SELECT p.a, p.b, p.j, x.split AS sa "
+                    f"FROM read_parquet({sql_str(vp)}) p JOIN s x ON x.row_id = p.a"
+                )
+                con.execute(
+                    "CREATE TABLE vxy AS SELECT vx.*, y.split AS sb FROM vx "
+                    "JOIN s y ON y.row_id = vx.b WHERE vx.sa <> y.split"
+                )
+                con.execute(
+                    f"CREATE TABLE vh AS SELECT vxy.*, h.exact_hash AS ha FROM vxy "
+                    f"JOIN read_parquet({files}) h ON h.row_id = vxy.a"
+                )
+                # an exact pair is counted once, as exact
+                cross = (
+                    f"SELECT vh.a, vh.b, vh.sa, vh.sb, vh.j FROM vh "
+                    f"JOIN read_parquet({files}) h ON h.row_id = vh.b "
+                    f"WHERE vh.ha IS DISTINCT FROM h.exact_hash"
+                )
+                con.execute(f"CREATE TABLE cross_pairs AS {cross}")
+                out["near_pairs"] = int(
+                    con.sql("SELECT count(*) FROM cross_pairs").fetchall()[0][0]
+                )
+                rows = con.sql(
+                    f"SELECT * FROM cross_pairs ORDER BY j DESC, a, b LIMIT {_EXAMPLES}"
+                ).fetchall()
+                for a_, b_, sa, sb, j in rows:
+                    out["examples"].append(
+                        {
+                            "a": a_,
+                            "b": b_,
+                            "split_a": sa,
+                            "split_b": sb,
+                            "kind": "near",
+                            "similarity": round(float(j), 4),
+                        }
+                    )
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
