@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from forge.config.index import IndexConfig
+from forge.errors import ForgeError
 from forge.index import make_embedder
 from forge.index.batching import release_memory, token_batches
-from forge.index.embed import TorchEmbedder
+from forge.index.embed import TorchEmbedder, TransformersEmbedder, minilm_folder
 
 
 def _real_texts(markdown_dir: Path, chunker) -> list[str]:
@@ -92,3 +96,20 @@ def test_the_default_backend_imports_neither_transformers_models_nor_sentence_tr
         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
     ).stdout
     assert out.strip() == "(6, 384) []"
+
+
+def test_weights_that_are_not_a_bert_are_reported(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "m"
+    shutil.copytree(minilm_folder(), folder, ignore=shutil.ignore_patterns("model.safetensors"))
+    save_file({"decoder.weight": torch.zeros(2, 2)}, str(folder / "model.safetensors"))
+    emb = make_embedder(IndexConfig(embedder=str(folder), backend="torch"))
+    with pytest.raises(ForgeError, match="not the weights of a BERT encoder"):
+        emb.embed(["a tar archive"])
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, "model_type": "roberta"}))
+    with pytest.raises(ForgeError, match="torch cannot run this model"):
+        make_embedder(IndexConfig(embedder=str(folder), backend="torch"))
+    assert type(make_embedder(IndexConfig(embedder=str(folder)))) is TransformersEmbedder
