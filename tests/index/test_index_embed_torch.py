@@ -47,11 +47,12 @@ def test_same_vectors_as_sentence_transformers(markdown_dir, chunker, embedder):
 def test_token_budget_batches_match_one_by_one(markdown_dir, chunker):
     """A small budget splits the texts into many uneven batches, longest first; the vectors
     come back in the caller's order and equal embedding each text alone."""
-    texts = _real_texts(markdown_dir, chunker)[:40]
-    small = make_embedder(IndexConfig(batch_tokens=300, batch_size=8))
+    texts = _real_texts(markdown_dir, chunker)
+    texts = texts[::5][:10] + texts[-8:]  # long rust book chunks, shorter tldr ones
+    small = make_embedder(IndexConfig(batch_tokens=600, batch_size=6))
     lengths = small.count_tokens(texts)
-    batches = token_batches(lengths, 300, 8)
-    assert len({len(b) for b in batches}) > 2  # long texts alone, short ones up to 8
+    batches = token_batches(lengths, 600, 6)
+    assert len({len(b) for b in batches}) > 2  # long texts alone, short ones up to 6
     together = small.embed(texts)
     alone = np.concatenate([small.embed([t]) for t in texts])
     assert float(np.abs(together - alone).max()) < 1e-5
