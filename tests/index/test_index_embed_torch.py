@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from forge.config.index import IndexConfig
+from forge.errors import ForgeError
 from forge.index import make_embedder
 from forge.index.batching import release_memory, token_batches
-from forge.index.embed import TorchEmbedder
+from forge.index.embed import TorchEmbedder, TransformersEmbedder, minilm_folder
 
 
 def _real_texts(markdown_dir: Path, chunker) -> list[str]:
@@ -43,11 +47,12 @@ def test_same_vectors_as_sentence_transformers(markdown_dir, chunker, embedder):
 def test_token_budget_batches_match_one_by_one(markdown_dir, chunker):
     """A small budget splits the texts into many uneven batches, longest first; the vectors
     come back in the caller's order and equal embedding each text alone."""
-    texts = _real_texts(markdown_dir, chunker)[:40]
-    small = make_embedder(IndexConfig(batch_tokens=300, batch_size=8))
+    texts = _real_texts(markdown_dir, chunker)
+    texts = texts[::5][:10] + texts[-8:]  # long rust book chunks, shorter tldr ones
+    small = make_embedder(IndexConfig(batch_tokens=600, batch_size=6))
     lengths = small.count_tokens(texts)
-    batches = token_batches(lengths, 300, 8)
-    assert len({len(b) for b in batches}) > 2  # long texts alone, short ones up to 8
+    batches = token_batches(lengths, 600, 6)
+    assert len({len(b) for b in batches}) > 2  # long texts alone, short ones up to 6
     together = small.embed(texts)
     alone = np.concatenate([small.embed([t]) for t in texts])
     assert float(np.abs(together - alone).max()) < 1e-5
@@ -92,3 +97,20 @@ def test_the_default_backend_imports_neither_transformers_models_nor_sentence_tr
         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
     ).stdout
     assert out.strip() == "(6, 384) []"
+
+
+def test_weights_that_are_not_a_bert_are_reported(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "m"
+    shutil.copytree(minilm_folder(), folder, ignore=shutil.ignore_patterns("model.safetensors"))
+    save_file({"decoder.weight": torch.zeros(2, 2)}, str(folder / "model.safetensors"))
+    emb = make_embedder(IndexConfig(embedder=str(folder), backend="torch"))
+    with pytest.raises(ForgeError, match="not the weights of a BERT encoder"):
+        emb.embed(["a tar archive"])
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, "model_type": "roberta"}))
+    with pytest.raises(ForgeError, match="torch cannot run this model"):
+        make_embedder(IndexConfig(embedder=str(folder), backend="torch"))
+    assert type(make_embedder(IndexConfig(embedder=str(folder)))) is TransformersEmbedder

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from forge.errors import ForgeError
 from forge.index.embed_hf import Layout
 
 _LOADED: dict[str, BertEncoder] = {}
@@ -78,11 +79,19 @@ class BertEncoder:
         self.w: dict[str, Any] = {}
         with safe_open(str(encoder / "model.safetensors"), framework="pt") as f:
             keys = [k for k in f.keys() if not k.endswith("position_ids")]  # noqa: SIM118
-            prefix = "bert." if all(k.startswith("bert.") for k in keys) else ""
+            # A BertModel saves "embeddings.*"; a model with heads saves "bert.embeddings.*".
+            prefix = "bert." if any(k.startswith("bert.embeddings.") for k in keys) else ""
             for k in keys:
                 name = k.removeprefix(prefix)
                 if name.startswith(("embeddings.", "encoder.")):
                     self.w[name] = f.get_tensor(k).float()
+        wanted = ["embeddings.word_embeddings.weight"]
+        wanted += [f"encoder.layer.{i}.output.dense.weight" for i in range(self.cfg.layers)]
+        if any(name not in self.w for name in wanted):
+            raise ForgeError(
+                f"{encoder / 'model.safetensors'}: not the weights of a BERT encoder",
+                "set index.backend to transformers or sentence-transformers for this folder",
+            )
         tok = Tokenizer.from_file(str(encoder / "tokenizer.json"))
         tok.no_padding()  # batches are padded here, to their own longest sequence
         tok.no_truncation()
