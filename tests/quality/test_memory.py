@@ -156,3 +156,31 @@ def test_memory_limits_do_not_change_the_config_hash():
     roomy = PreprocessingConfig(dedup={"memory_limit": "4GB"}, split={"memory_limit": "2GB"})
     assert config_hash(data, roomy, model) == base
     assert config_hash(data, PreprocessingConfig(dedup={"num_perm": 64, "bands": 8}), model) != base
+
+
+def test_global_step_retries_with_twice_the_memory(tmp_path, monkeypatch):
+    """DuckDB's out-of-memory error (a window over huge buckets cannot always spill) makes
+    the global step run again with twice the limit; past the cap it is a ForgeError."""
+    import duckdb
+
+    from forge.config.data import PreprocessingConfig
+    from forge.data import globalstep
+
+    seen: list[tuple[str, str]] = []
+
+    def run(key_files, pre, work, fail_below=512_000_000):
+        seen.append((pre.dedup.memory_limit, pre.split.memory_limit))
+        if memory.parse_size(pre.dedup.memory_limit) < fail_below:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")
+        return "dups", "splits", {}
+
+    monkeypatch.setattr(globalstep, "run_global", run)
+    notes: list[str] = []
+    pre = PreprocessingConfig()
+    assert globalstep.run_global_retrying([], pre, tmp_path / "w", notes.append)[0] == "dups"
+    assert [memory.parse_size(a) for a, _ in seen] == [128_000_000, 256_000_000, 512_000_000]
+    assert all(a == b for a, b in seen[1:]) and len(notes) == 2
+    monkeypatch.setattr(globalstep, "run_global", lambda *a: run(*a, fail_below=10**15))
+    with pytest.raises(ForgeError, match="ran out of memory") as e:
+        globalstep.run_global_retrying([], pre, tmp_path / "w")
+    assert "memory_limit" in e.value.hint

@@ -41,6 +41,50 @@ def run_global(
     return dups, splits, info
 
 
+MAX_DOUBLINGS = 6
+"""How often the global step retries with twice DuckDB's memory (128MB -> 8GB by default)."""
+
+
+def run_global_retrying(
+    key_files: list[Path], pre: Any, work: Path, note: Any = None
+) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """run_global, again with twice the DuckDB memory when DuckDB runs out (a join or window
+    over a few huge near-duplicate buckets cannot always spill). The decisions do not depend
+    on the limit. Past the process limit's share, or MAX_DOUBLINGS, the error says what to set.
+    """
+    import shutil
+
+    import duckdb
+
+    from forge.data.memory import duckdb_limit, parse_size
+    from forge.errors import ForgeError
+
+    for attempt in range(MAX_DOUBLINGS + 1):
+        try:
+            return run_global(key_files, pre, work)
+        except duckdb.OutOfMemoryException as e:
+            shutil.rmtree(work, ignore_errors=True)
+            now = max(parse_size(pre.dedup.memory_limit), parse_size(pre.split.memory_limit))
+            bigger = 2 * now
+            if attempt == MAX_DOUBLINGS or duckdb_limit(f"{bigger}B") <= duckdb_limit(f"{now}B"):
+                raise ForgeError(
+                    f"the global step (dedup and splits) ran out of memory with DuckDB limited "
+                    f"to {now >> 20} MiB: {str(e).splitlines()[0]}",
+                    "raise preprocessing.dedup.memory_limit and preprocessing.split.memory_limit"
+                    " (or the process's memory limit), or lower dedup.max_bucket_pairs",
+                ) from None
+            if note is not None:
+                note(f"DuckDB ran out of {now >> 20} MiB; retrying with {bigger >> 20} MiB")
+            limit = f"{bigger}B"
+            pre = pre.model_copy(
+                update={
+                    "dedup": pre.dedup.model_copy(update={"memory_limit": limit}),
+                    "split": pre.split.model_copy(update={"memory_limit": limit}),
+                }
+            )
+    raise AssertionError("unreachable")
+
+
 def write_decisions(dups: pa.Table, splits: pa.Table, work: Path) -> None:
     """Sorted by row id, in small row groups, so each pass-2 shard reads only its range."""
     for name, table in (("duplicates", dups), ("splits", splits)):

@@ -286,11 +286,15 @@ def in_child(fn: Callable, *args: Any) -> Any:
 
 
 def _global_step(work: Path, n: int, pre: Any) -> None:
-    from forge.data.globalstep import run_global, write_decisions
+    import sys
+
+    from forge.data.globalstep import run_global_retrying, write_decisions
 
     gdir = work / "global"
     keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
-    dups, splits, info = run_global(keys, pre, gdir / "tmp")
+    dups, splits, info = run_global_retrying(
+        keys, pre, gdir / "tmp", lambda msg: print(msg, file=sys.stderr)
+    )
     write_decisions(dups, splits, gdir)
     shutil.rmtree(gdir / "tmp", ignore_errors=True)
     atomic_write_bytes(gdir / "done", orjson.dumps(info, default=str))
