@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -26,3 +28,22 @@ def check_consistent(db: Path) -> None:
         assert conn.execute(orphans).fetchone()[0] == 0
         no_vec = "SELECT count(*) FROM chunks WHERE hash NOT IN (SELECT hash FROM vectors)"
         assert conn.execute(no_vec).fetchone()[0] == 0
+
+
+def embed_in_fresh_process(config: str, texts: int, watch: tuple[str, ...]) -> str:
+    """In a new Python, embed `texts` copies of a string with `make_embedder(IndexConfig(
+    <config>))` and print the vectors' shape and which modules of `watch` got imported."""
+    code = (
+        "import sys; from forge.config.index import IndexConfig; "
+        "from forge.index import make_embedder; "
+        f"v = make_embedder(IndexConfig({config})).embed(['a tar archive'] * {texts}); "
+        f"print(v.shape, [m for m in {watch!r} if m in sys.modules])"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    ).stdout.strip()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from index_helpers import embed_in_fresh_process
 
 from forge.config.index import IndexConfig
 from forge.errors import ForgeError
@@ -82,19 +81,6 @@ def test_unsupported_pooling_is_reported(tmp_path):
 
 
 def test_embedding_never_imports_sentence_transformers():
-    code = (
-        "import sys; from forge.config.index import IndexConfig; "
-        "from forge.index import make_embedder; "
-        "v = make_embedder(IndexConfig(backend='transformers')).embed(['a tar archive']); "
-        "bad = [m for m in ('sentence_transformers', 'pandas', 'sklearn', 'datasets', 'peft') "
-        "if m in sys.modules]; print(v.shape, bad)"
-    )
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-    ).stdout
-    assert out.strip() == "(1, 384) []"
+    watch = ("sentence_transformers", "pandas", "sklearn", "datasets", "peft")
+    out = embed_in_fresh_process("backend='transformers'", 1, watch)
+    assert out == "(1, 384) []"

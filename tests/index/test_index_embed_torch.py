@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from index_helpers import embed_in_fresh_process
 
 from forge.config.index import IndexConfig
 from forge.errors import ForgeError
@@ -81,22 +80,8 @@ def test_token_batches_invariants(lengths, budget, max_texts):
 
 
 def test_the_default_backend_imports_neither_transformers_models_nor_sentence_transformers():
-    code = (
-        "import sys; from forge.config.index import IndexConfig; "
-        "from forge.index import make_embedder; "
-        "v = make_embedder(IndexConfig()).embed(['a tar archive'] * 6); "
-        "bad = [m for m in ('sentence_transformers', 'transformers.modeling_utils', 'sklearn') "
-        "if m in sys.modules]; print(v.shape, bad)"
-    )
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-    ).stdout
-    assert out.strip() == "(6, 384) []"
+    watch = ("sentence_transformers", "transformers.modeling_utils", "sklearn")
+    assert embed_in_fresh_process("", 6, watch) == "(6, 384) []"
 
 
 def test_weights_that_are_not_a_bert_are_reported(tmp_path):
