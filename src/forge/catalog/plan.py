@@ -248,6 +248,8 @@ def dataset_name(path: str) -> str:
     the last folder before the first wildcard."""
     from pathlib import PurePath
 
+    from forge.data.read import COMPRESSIONS
+
     parts = PurePath(path.rstrip("/")).parts
     wild = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), None)
     if wild is not None:
@@ -255,7 +257,7 @@ def dataset_name(path: str) -> str:
         stem = parts[-1] if parts and parts[-1] not in ("/", ".", "..") else "dataset"
     else:
         name = PurePath(path.rstrip("/")).name
-        for comp in (".gz", ".zst", ".zstd", ".bz2"):
+        for comp in COMPRESSIONS:  # what prepare decompresses: train.jsonl.gz -> train
             name = name.removesuffix(comp)
         stem = PurePath(name).stem or "dataset"
     return (

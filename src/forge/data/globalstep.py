@@ -66,7 +66,8 @@ def run_global_retrying(
             shutil.rmtree(work, ignore_errors=True)
             now = max(parse_size(pre.dedup.memory_limit), parse_size(pre.split.memory_limit))
             bigger = 2 * now
-            if attempt == MAX_DOUBLINGS or duckdb_limit(f"{bigger}B") <= duckdb_limit(f"{now}B"):
+            capped = duckdb_limit(f"{bigger}B") <= duckdb_limit(f"{now}B")
+            if attempt == MAX_DOUBLINGS or capped:
                 raise ForgeError(
                     f"the global step (dedup and splits) ran out of memory with DuckDB limited "
                     f"to {now >> 20} MiB: {str(e).splitlines()[0]}",
@@ -82,7 +83,7 @@ def run_global_retrying(
                     "split": pre.split.model_copy(update={"memory_limit": limit}),
                 }
             )
-    raise AssertionError("unreachable")
+    raise AssertionError("the loop returns or raises on its last attempt")
 
 
 def write_decisions(dups: pa.Table, splits: pa.Table, work: Path) -> None:

@@ -121,13 +121,11 @@ class BertEncoder:
             + w["embeddings.position_embeddings.weight"][:length]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
-        x = F.layer_norm(
-            x,
-            x.shape[-1:],
-            w["embeddings.LayerNorm.weight"],
-            w["embeddings.LayerNorm.bias"],
-            cfg.eps,
-        )
+
+        def norm(name: str, h: Any) -> Any:
+            return F.layer_norm(h, h.shape[-1:], w[name + ".weight"], w[name + ".bias"], cfg.eps)
+
+        x = norm("embeddings.LayerNorm", x)
         attn_mask = mask[:, None, None, :]  # True: attend; padding keys are masked out
         heads, dim = cfg.heads, x.shape[-1]
         for i in range(cfg.layers):
@@ -146,21 +144,9 @@ class BertEncoder:
                 q, k, v, attn_mask=attn_mask, scale=1 / math.sqrt(dim // heads)
             )
             ctx = ctx.transpose(1, 2).reshape(n, length, dim)
-            x = F.layer_norm(
-                lin("attention.output.dense", ctx) + x,
-                (dim,),
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-                cfg.eps,
-            )
+            x = norm(p + "attention.output.LayerNorm", lin("attention.output.dense", ctx) + x)
             h = F.gelu(lin("intermediate.dense", x))
-            x = F.layer_norm(
-                lin("output.dense", h) + x,
-                (dim,),
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-                cfg.eps,
-            )
+            x = norm(p + "output.LayerNorm", lin("output.dense", h) + x)
         m = mask.unsqueeze(-1).to(x.dtype)
         if pooling == "mean":
             vec = (x * m).sum(dim=1) / torch.clamp(m.sum(dim=1), min=1e-9)
