@@ -161,3 +161,24 @@ def test_invariants_hold_for_any_document(embedder, parts, newline):
 def test_parse_finds_headings_only_at_top_level():
     doc = parse("> ### quoted heading\n\n# Real\n\ntext\n")
     assert [s.heading for s in doc.sections] == [(), ("Real",)]
+
+
+def test_a_sections_title_is_embedded_once(chunker: Chunker):
+    """The first chunk begins with the section's heading line, so its context is the parents."""
+    para = " ".join(f"word{i} filler text about borrowing." for i in range(12))
+    body = "\n\n".join(para for _ in range(12))  # several chunks for one section
+    raw = f"# Ch 4\n\nIntro.\n\n## Borrowing `rules`\n\n{body}\n"
+    _, chunks = chunker.chunk(raw, "notes.md")
+    first = chunks[0]
+    assert first.heading == "Ch 4" and first.context == ""
+    assert first.embed_text == "# Ch 4\n\nIntro."
+    borrowing = [c for c in chunks if c.heading == "Ch 4 > Borrowing rules"]
+    assert len(borrowing) >= 3
+    assert borrowing[0].text.startswith("## Borrowing `rules`")
+    assert borrowing[0].embed_text.startswith("Ch 4\n\n## Borrowing `rules`\n\n")
+    assert borrowing[0].embed_text.count("Borrowing") == 1
+    for later in borrowing[1:]:  # a later chunk lacks the heading line: it gets the whole path
+        assert later.context == "Ch 4 > Borrowing rules"
+        assert later.embed_text == f"Ch 4 > Borrowing rules\n\n{later.text}"
+    check_chunks(raw, chunks, chunker.max_tokens)
+    assert [c.tokens for c in chunks] == chunker.count([c.embed_text for c in chunks])

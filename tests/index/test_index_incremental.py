@@ -11,6 +11,7 @@ from index_helpers import check_consistent, rows
 
 from forge.errors import ForgeError
 from forge.index import store
+from forge.index.chunk import CHUNKING
 
 
 def test_edit_one_section_reembeds_only_its_chunks(corpus, make_index, chunker, cached_embedder):
@@ -152,3 +153,18 @@ def test_a_file_that_is_not_an_index_is_a_user_error(tmp_path):
     bad.write_text("these are notes, not a database " * 100)
     with pytest.raises(ForgeError, match="not a usable index"):
         Index(bad)
+
+
+def test_an_index_chunked_by_an_older_rule_rechunks_every_file(corpus, make_index):
+    """Every file is chunked again; chunks whose embedded text is the same keep their vectors."""
+    idx = make_index()
+    first = idx.update([corpus])
+    before = rows(idx.path)
+    idx._conn.execute("UPDATE meta SET value = '1' WHERE key = 'chunking'")
+    rep = idx.update()
+    assert (rep.changed, rep.unchanged, rep.embedded) == (13, 0, 0)
+    assert rep.reused == rep.chunks == first.chunks
+    assert rows(idx.path) == before
+    assert store.get_meta(idx._conn, "chunking") == CHUNKING
+    assert idx.update().unchanged == 13
+    check_consistent(idx.path)

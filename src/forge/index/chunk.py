@@ -1,9 +1,12 @@
 """Heading sections -> chunks that fit the embedder's input, counted in its own tokens.
 
 A chunk is a verbatim span of the file (so its line range is exact) plus the heading path.
-What is embedded is ``embed_text``: the heading path, a blank line, then the span. Every
-chunk's ``embed_text`` is checked with the embedder's tokenizer (special tokens included), so
-nothing is ever truncated by the model.
+What is embedded is ``embed_text``: the chunk's context, a blank line, then the span. The
+context is the heading path, except for a section's first chunk, which already begins with
+the section's own heading line: there it is the path of the enclosing sections only, so no
+title is said twice (a repeated title weighs a short section's vector towards its title
+alone). Every chunk's ``embed_text`` is checked with the embedder's tokenizer (special tokens
+included), so nothing is ever truncated by the model.
 
 Packing, per section: whole blocks (paragraphs, lists, tables, code fences) are added while
 they fit; a block that cannot fit alone is cut at line ends, and a line that cannot fit alone
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import xxhash
 
@@ -23,6 +27,8 @@ from forge.index.parse import ParsedDoc, Section, parse
 
 TokenCounter = Callable[[list[str]], list[int]]
 HEADING_SEP = " > "
+# The chunking rule's version: an index built by another rule re-chunks every file (store.py).
+CHUNKING = "2"
 
 
 @dataclass(slots=True)
@@ -33,22 +39,30 @@ class Chunk:
     end_line: int  # 1-based, inclusive
     text: str  # verbatim from the file
     tokens: int  # len(tokenizer(embed_text)) with special tokens
+    context: str  # what precedes the text in embed_text: the heading path, or its parents
 
     @property
     def embed_text(self) -> str:
-        return embed_text(self.heading, self.text)
+        return embed_text(self.context, self.text)
 
     @property
     def hash(self) -> str:
         return chunk_hash(self.embed_text)
 
 
-def embed_text(heading: str, text: str) -> str:
-    return f"{heading}\n\n{text}" if heading else text
+def embed_text(context: str, text: str) -> str:
+    return f"{context}\n\n{text}" if context else text
 
 
 def chunk_hash(text: str) -> str:
     return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+class _Span(NamedTuple):
+    heading: str
+    context: str
+    start: int  # character offsets into the document text
+    end: int
 
 
 @dataclass(slots=True)
@@ -82,7 +96,7 @@ class Chunker:
         texts = headings + [doc.text[b.start : b.end] for s in sections for b in s.blocks]
         counts = iter(self._content(texts))
         prefixes = [next(counts) for _ in headings]
-        spans: list[tuple[str, int, int]] = []
+        spans: list[_Span] = []
         for section, heading, prefix in zip(sections, headings, prefixes, strict=True):
             block_counts = [next(counts) for _ in section.blocks]
             spans.extend(self._section(doc, section, heading, prefix, block_counts))
@@ -90,11 +104,13 @@ class Chunker:
 
     def _section(
         self, doc: ParsedDoc, section: Section, heading: str, prefix: int, counts: list[int]
-    ) -> list[tuple[str, int, int]]:
+    ) -> list[_Span]:
         # The heading path is prepended to every chunk; +2 tokens of slack for the joins.
+        # (A first chunk's context is shorter, so the same budget holds for it.)
         budget = self.max_tokens - self.specials - (prefix + 2 if heading else 0)
+        parent = HEADING_SEP.join(section.heading[:-1])
         if budget < 16:  # an absurdly long heading path: keep only the section's own title
-            heading = section.heading[-1][:200]
+            heading, parent = section.heading[-1][:200], ""
             budget = self.max_tokens - self.specials - self._content([heading])[0] - 2
         text = doc.text
         units: list[_Unit] = []
@@ -103,7 +119,12 @@ class Chunker:
                 units.append(_Unit(b.start, b.end, n))
             else:
                 units.extend(self._split_lines(text, b.start, b.end, budget))
-        return [(heading, a, b) for a, b in self._pack(units, budget)]
+        blocks = section.blocks
+        titled = blocks[0].start if blocks and blocks[0].kind == "heading" else -1
+        return [
+            _Span(heading, parent if a == titled else heading, a, b)
+            for a, b in self._pack(units, budget)
+        ]
 
     def _pack(self, units: list[_Unit], budget: int) -> list[tuple[int, int]]:
         """Greedy: consecutive units while their tokens fit; a small last unit overlaps."""
@@ -165,7 +186,7 @@ class Chunker:
             start = lo
         return units
 
-    def _emit(self, doc: ParsedDoc, path: str, spans: list[tuple[str, int, int]]) -> list[Chunk]:
+    def _emit(self, doc: ParsedDoc, path: str, spans: list[_Span]) -> list[Chunk]:
         """Spans as chunks, verified with the real tokenizer; a span still too long is halved.
 
         Additive counts are exact for BERT wordpieces (whitespace is never a token), but a
@@ -173,24 +194,26 @@ class Chunker:
         """
         text = doc.text
         trimmed = []
-        for heading, start, end in spans:
+        for heading, context, start, end in spans:
             while end > start and text[end - 1].isspace():
                 end -= 1
             while start < end and text[start].isspace():
                 start += 1
             if start < end:
-                trimmed.append((heading, start, end))
-        counts = self.count([embed_text(h, text[a:b]) for h, a, b in trimmed])
+                trimmed.append(_Span(heading, context, start, end))
+        counts = self.count([embed_text(s.context, text[s.start : s.end]) for s in trimmed])
         out: list[Chunk] = []
-        for (heading, start, end), n in zip(trimmed, counts, strict=True):
+        for (heading, context, start, end), n in zip(trimmed, counts, strict=True):
             if n <= self.max_tokens:
                 line0, line1 = doc.line_of(start), doc.line_of(end - 1)
-                out.append(Chunk(path, heading, line0, line1, text[start:end], n))
+                out.append(Chunk(path, heading, line0, line1, text[start:end], n, context))
                 continue
             mid = text.rfind("\n", start, (start + end) // 2 + 1)
             if mid <= start:
                 mid = text.rfind(" ", start, (start + end) // 2 + 1)
             if mid <= start:
                 mid = (start + end) // 2
-            out.extend(self._emit(doc, path, [(heading, start, mid), (heading, mid, end)]))
+            # Only the first half still begins with the section's heading line.
+            halves = [_Span(heading, context, start, mid), _Span(heading, heading, mid, end)]
+            out.extend(self._emit(doc, path, halves))
         return out

@@ -25,7 +25,7 @@ from forge.config.index import IndexConfig
 from forge.errors import ForgeError
 from forge.index import search as ranking
 from forge.index import store
-from forge.index.chunk import Chunk, Chunker
+from forge.index.chunk import CHUNKING, Chunk, Chunker
 from forge.index.embed import Embedder, make_embedder
 from forge.index.scan import Diff, FileStat, Keys, diff, file_hash, read_bytes, scan
 
@@ -184,6 +184,7 @@ class Index:
         self, paths: Sequence[str | Path] | None, progress: Progress | None
     ) -> UpdateReport:
         t0 = time.perf_counter()
+        store.forget_chunking(self._conn, CHUNKING)
         d, sources = self._diff(paths)
         rep = UpdateReport(unchanged=d.unchanged, touched=len(d.touched))
         store.touch_documents(self._conn, [(f.size, f.mtime_ns, f.key) for f in d.touched])

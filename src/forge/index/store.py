@@ -174,6 +174,25 @@ def write_document(
         raise
 
 
+def forget_chunking(conn: sqlite3.Connection, version: str) -> None:
+    """Record the chunking rule; an index made by another rule re-reads every file.
+
+    Each document's size and hash are cleared so the next scan sees every file as changed:
+    it is chunked again, and chunks whose embedded text did not change keep their vectors.
+    """
+    have = get_meta(conn, "chunking")
+    if have == version:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE documents SET size = -1, hash = ''")
+        set_meta(conn, "chunking", version)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def touch_documents(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, str]]) -> None:
     """Files whose mtime changed but content did not: remember the new size and mtime."""
     rows = list(rows)
