@@ -22,7 +22,7 @@ import xxhash
 from forge.data.globalstep import read_range
 from forge.data.model_side import eot_id
 from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
-from forge.data.shardio import Ctx, begin, commit, shard_dir, stage_counts
+from forge.data.shardio import PARTS_PARQUET, Ctx, begin, commit, shard_dir, stage_counts
 
 CHAT_SCHEMA = pa.schema(
     [
@@ -103,7 +103,9 @@ class _ChatParts:
             schema=CHAT_SCHEMA,
         )
         if split not in self.writers:
-            self.writers[split] = pq.ParquetWriter(self.tmp / f"{split}.parquet", CHAT_SCHEMA)
+            self.writers[split] = pq.ParquetWriter(
+                self.tmp / f"{split}.parquet", CHAT_SCHEMA, **PARTS_PARQUET
+            )
         self.writers[split].write_table(table)
         self.lengths.setdefault(split, []).extend(lens.tolist())
         if self.row_stats is not None:
