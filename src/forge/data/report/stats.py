@@ -62,6 +62,11 @@ for _lang, _words in _STOPWORDS.items():
         _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+# ASCII text: `\w+` words are the runs of [0-9A-Za-z_], and casefold is lower; words as bytes,
+# split in C (every other byte becomes a space), looked up in the ASCII stopwords
+_WORD_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_ASCII_WORDS = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
+_LANGS_OF_BYTES = {w.encode(): langs for w, langs in _LANGS_OF.items() if w.isascii()}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
@@ -111,13 +116,18 @@ def language(text: str) -> str:
         return "ja"
     if top != "LATIN":
         return "unknown" if top == "other" else top
-    words = _WORD.findall(sample.casefold())
+    if sample.isascii():
+        words: list = raw.lower().translate(_ASCII_WORDS).split()
+        langs_of: dict = _LANGS_OF_BYTES
+    else:
+        words, langs_of = _WORD.findall(sample.casefold()), _LANGS_OF
     hits: Counter[str] = Counter()
-    # counted in C, then each distinct word visited once, in first-seen order (ties in
+    # counted in C, then each distinct stopword visited once, in first-seen order (ties in
     # `hits` go to the language seen first, as a word-by-word count would give them)
-    for w, n in Counter(words).items():
-        for lang in _LANGS_OF.get(w, ()):
-            hits[lang] += n
+    counts = Counter(words)
+    for w in [w for w in counts if w in langs_of]:
+        for lang in langs_of[w]:
+            hits[lang] += counts[w]
     if not hits:
         return "latin-other"
     best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
