@@ -89,25 +89,32 @@ def language(text: str) -> str:
     `cyrillic`, `latin-other`, or `unknown` (no letters).
     """
     sample = text[:2000]
-    scripts: Counter[str] = Counter()
     raw = sample.encode("utf-8", "surrogatepass")
     # ASCII letters: what deleting them takes away (bytes.translate is a C loop; non-ASCII
     # characters encode to bytes >= 0x80, never deleted)
-    scripts["LATIN"] = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
-    if not sample.isascii():  # only the non-ASCII characters need a Unicode name
-        for ch in _NON_ASCII.findall(sample):
-            if not ch.isalpha():
-                continue
-            if ord(ch) < 0x250:
-                scripts["LATIN"] += 1
-                continue
-            name = unicodedata.name(ch, "")
-            for key, code in _SCRIPTS:
-                if key in name:
-                    scripts[code] += 1
-                    break
-            else:
-                scripts["LATIN" if "LATIN" in name else "other"] += 1
+    latin = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    if sample.isascii():  # the common case: Latin letters or none, no script to count
+        return (
+            _latin_language(raw.lower().translate(_ASCII_WORDS).split(), _LANGS_OF_BYTES)
+            if latin
+            else "unknown"
+        )
+    scripts: Counter[str] = Counter()
+    scripts["LATIN"] = latin
+    # only the non-ASCII characters need a Unicode name
+    for ch in _NON_ASCII.findall(sample):
+        if not ch.isalpha():
+            continue
+        if ord(ch) < 0x250:
+            scripts["LATIN"] += 1
+            continue
+        name = unicodedata.name(ch, "")
+        for key, code in _SCRIPTS:
+            if key in name:
+                scripts[code] += 1
+                break
+        else:
+            scripts["LATIN" if "LATIN" in name else "other"] += 1
     scripts = +scripts  # drop zero counts
     if not scripts:
         return "unknown"
@@ -116,18 +123,17 @@ def language(text: str) -> str:
         return "ja"
     if top != "LATIN":
         return "unknown" if top == "other" else top
-    if sample.isascii():
-        words: list = raw.lower().translate(_ASCII_WORDS).split()
-        langs_of: dict = _LANGS_OF_BYTES
-    else:
-        words, langs_of = _WORD.findall(sample.casefold()), _LANGS_OF
+    return _latin_language(_WORD.findall(sample.casefold()), _LANGS_OF)
+
+
+def _latin_language(words: list, langs_of: dict) -> str:
+    """The stopword vote over a Latin-script text's words (str, or bytes for ASCII text)."""
     hits: Counter[str] = Counter()
-    # counted in C, then each distinct stopword visited once, in first-seen order (ties in
-    # `hits` go to the language seen first, as a word-by-word count would give them)
-    counts = Counter(words)
-    for w in [w for w in counts if w in langs_of]:
+    # the stopwords counted in C, then each distinct one visited once, in first-seen order
+    # (ties in `hits` go to the language seen first, as a word-by-word count would give them)
+    for w, n in Counter([w for w in words if w in langs_of]).items():
         for lang in langs_of[w]:
-            hits[lang] += counts[w]
+            hits[lang] += n
     if not hits:
         return "latin-other"
     best, n = max(hits.items(), key=lambda kv: (kv[1], kv[0] == "en"))
