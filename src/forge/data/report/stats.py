@@ -150,7 +150,10 @@ def encoding_problems(text: str) -> list[str]:
     found = []
     if "\x00" in text:
         found.append("nul_byte")
-    if _CONTROL.search(text.replace("\x00", "")):
+        text_without_nul = text.replace("\x00", "")
+    else:
+        text_without_nul = text  # no copy for the common case
+    if _CONTROL.search(text_without_nul):
         found.append("control_chars")
     if "\ufffd" in text:
         found.append("replacement_char")
