@@ -164,6 +164,8 @@ class MinHasher:
         d = len(texts)
         sig = np.empty((d, self.cfg.num_perm), dtype=np.uint32)
         a, b = self._a[:, None], self._b[:, None]
+        # one block's products, reused: a fresh 8 MB array per block costs its page faults
+        buf = np.empty((self.cfg.num_perm, min(_BLOCK, len(sh))), dtype=np.uint64)
         d0 = 0
         while d0 < d:
             d1 = int(np.searchsorted(soff, soff[d0] + _BLOCK, side="right")) - 1
@@ -173,7 +175,8 @@ class MinHasher:
             # Laid out (num_perm, shingles) so each reduction runs over contiguous memory
             # (4x faster than the transpose); the top bits of a minimum are the minimum of
             # the top bits, so the shift is taken after the reduction, on the small result.
-            h = np.multiply(a, block)
+            w = block.shape[1]
+            h = np.multiply(a, block, out=buf[:, :w]) if w <= buf.shape[1] else a * block
             h += b
             low = np.minimum.reduceat(h, soff[d0:d1] - soff[d0], axis=1)
             sig[d0:d1] = (low.T >> np.uint64(32)).astype(np.uint32)
