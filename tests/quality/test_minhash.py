@@ -99,3 +99,86 @@ def test_content_text_fields():
     assert content_text(conv, DedupConfig(fields=["user"])) == "Hi?"
     assert content_text(conv, DedupConfig(fields=["assistant", "category"])) == "Hello.\ngreeting"
     assert content_text({"text": "doc"}, DedupConfig()) == "doc"
+
+
+# -- signatures against the straightforward computation ------------------------------------
+_MASK = (1 << 64) - 1
+
+
+def _mix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def _poly(values: list[int]) -> int:
+    """sum of values[j] * BASE^j modulo 2^64: the polynomial hash MinHasher uses."""
+    base, h, p = 0x9E3779B97F4A7C15 | 1, 0, 1
+    for v in values:
+        h = (h + v * p) & _MASK
+        p = (p * base) & _MASK
+    return h
+
+
+def reference_signature(text: str, cfg: DedupConfig) -> np.ndarray:
+    """One text's signature the slow, obvious way: tokens (words by `\\w+`, or code points),
+    every n-token window hashed on its own, then per permutation the minimum."""
+    from forge.data.dedup import fold
+
+    if cfg.ngram == "word":
+        words = re.findall(r"\w+", text.casefold() if cfg.lowercase else text)
+        tokens = [_mix64(_poly([ord(c) for c in w])) for w in words]
+    else:
+        tokens = [ord(c) for c in fold(text, cfg)]
+    n = cfg.ngram_size
+    windows = [tokens[i : i + n] for i in range(len(tokens) - n + 1)] or [tokens]
+    shingles = [_mix64(_poly(w) ^ (len(w) << 56)) if w else 0x51ED27C0FFEE1234 for w in windows]
+    m = MinHasher(cfg)
+    h = np.array(shingles, dtype=np.uint64)
+    vals = m._a[:, None] * h[None, :] + m._b[:, None]  # wraps modulo 2^64
+    return (vals.min(axis=1) >> np.uint64(32)).astype(np.uint32)
+
+
+ODD_TEXTS = [
+    "",
+    " ",
+    "___ a_b __init__",
+    "ß Straße ΣΑΣ σς İstanbul ǅ ﬁ",
+    "日本語のテキスト 123 ١٢٣ ½ ²",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝟙𝟚 emoji 😀 x",
+    "lone \ud800 surrogate",
+    "tab\tsep\u00a0nbsp\u2028line",
+    "word " * 700,
+]
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        DedupConfig(),
+        DedupConfig(lowercase=False),
+        DedupConfig(ngram_size=1),
+        DedupConfig(ngram="char", ngram_size=5),
+    ],
+    ids=["word3", "word3-case", "word1", "char5"],
+)
+def test_signatures_equal_the_straightforward_computation(shared_data, cfg):
+    import json
+
+    rows = json.loads((shared_data / "chat/alpaca_5000.json").read_text())
+    texts = ODD_TEXTS + TEXTS + [r["instruction"] + "\n" + r["output"] for r in rows[:150]]
+    sig = MinHasher(cfg).signatures(texts)
+    for t, s in zip(texts, sig, strict=True):
+        assert (s == reference_signature(t, cfg)).all(), t[:60]
+
+
+def test_word_characters_are_the_regex_word_characters():
+    from forge.data.dedup.minhash import _is_word
+
+    every = np.arange(0x110000, dtype=np.uint64)
+    text = "".join(map(chr, range(0x110000)))
+    expected = np.zeros(0x110000, bool)
+    for m in re.finditer(r"\w", text):
+        expected[m.start()] = True
+    assert (_is_word(every) == expected).all()

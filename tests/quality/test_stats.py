@@ -65,3 +65,28 @@ def test_mojibake_found_in_long_text_far_from_the_start():
     text = "plain words " * 300 + "Itâ€™s broken" + " and more plain words" * 100 + " ½ ok"
     assert encoding_problems(text) == ["mojibake"]
     assert encoding_problems(text.replace("â€™", "’")) == []
+
+
+_ASCII_WORDS = ["the", "and", "of", "der", "die", "le", "la", "el", "de", "que", "het", "x_1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_ASCII_WORDS),
+            st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=8),
+        ),
+        max_size=60,
+    )
+)
+def test_ascii_words_split_in_c_are_the_regex_words(parts):
+    """language() splits ASCII text into words with bytes.translate; the vote must be the one
+    the `\\w+` words of the case-folded text give."""
+    from forge.data.report.stats import _LANGS_OF, _WORD, _latin_language
+
+    text = " ".join(p.upper() if i % 3 == 0 else p for i, p in enumerate(parts))
+    if any("A" <= c <= "Z" or "a" <= c <= "z" for c in text):
+        assert language(text) == _latin_language(_WORD.findall(text.casefold()), _LANGS_OF)
+    else:
+        assert language(text) == "unknown"

@@ -16,7 +16,9 @@ its content, so the model learns to stop.
 
 Markers could change what a template does (e.g. one that tests `content.startswith(...)`), so
 the marked render is checked against a plain render unless the template is a built-in known not
-to look at content in a way markers change. A mismatch is never silent: the row is rejected.
+to look at content in a way markers change, or a template proven blind to content (it writes
+contents verbatim and never looks at them, forge.chat.blind; rows with tools are still checked).
+A mismatch is never silent: the row is rejected.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from forge.chat.blind import rendered_blind, static_blind
 from forge.chat.jinja_env import compile_template
 from forge.chat.markers import (
     GUARDS,
@@ -118,8 +121,24 @@ class SpanFinder:
                 return between[at:] if n >= min(4, len(prompt)) else ""
         return ""
 
+    @cached_property
+    def blind(self) -> bool:
+        """Whether the template is proven blind to content (forge.chat.blind): then markers
+        cannot change its render and rows without tools skip the check render. Proven once
+        per template and special tokens, and kept on the template for later finders."""
+        t = self.template
+        key = tuple(sorted((k, repr(v)) for k, v in self.extra.items()))
+        proofs = t.__dict__.setdefault("_blind_proofs", {})
+        if key not in proofs:
+            proofs[key] = static_blind(t.source_text) and rendered_blind(
+                lambda msgs: t.render_dicts(msgs, False, None, **self.extra)
+            )
+        return proofs[key]
+
     def needs_check(self, messages: list[dict], tools: Any) -> bool:
         if self.trusted:
+            return False
+        if not tools and self.blind:
             return False
         if not self.careful:
             return True

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from forge.data.shardio import SCRATCH_PARQUET
+
 DUP_SCHEMA = pa.schema([("row_id", pa.int64()), ("dup_of", pa.int64()), ("kind", pa.string())])
 SPLIT_SCHEMA = pa.schema([("row_id", pa.int64()), ("split", pa.string()), ("copies", pa.int32())])
 
@@ -91,7 +93,7 @@ def write_decisions(dups: pa.Table, splits: pa.Table, work: Path) -> None:
     for name, table in (("duplicates", dups), ("splits", splits)):
         table = table.take(pc.sort_indices(table["row_id"]))
         tmp = work / f"{name}.parquet.tmp"
-        pq.write_table(table, tmp, row_group_size=65536)
+        pq.write_table(table, tmp, row_group_size=65536, **SCRATCH_PARQUET)
         tmp.replace(work / f"{name}.parquet")
 
 

@@ -22,7 +22,7 @@ from forge.data.normalize import Reject, normalize
 from forge.data.oasst import MAX_PATHS
 from forge.data.read import RawError, iter_records
 from forge.data.records import TextDoc
-from forge.data.shardio import Ctx, begin, commit, stage_counts
+from forge.data.shardio import SCRATCH_PARQUET, Ctx, begin, commit, stage_counts
 
 BATCH = 2000
 STAGES = ("read", "normalize", "clean", "filter")
@@ -97,7 +97,7 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
     filters = Filters(pre.filters)
     keys = KeyMaker(pre.dedup, pre.split)
     rejects = _Rejects(tmp / "rejected.jsonl")
-    rec_writer = pq.ParquetWriter(tmp / "records.parquet", RECORD_SCHEMA)
+    rec_writer = pq.ParquetWriter(tmp / "records.parquet", RECORD_SCHEMA, **SCRATCH_PARQUET)
     key_writer: pq.ParquetWriter | None = None
     batch: dict[str, list] = {k: [] for k in ("row_id", "file", "line", "record", "n_chars")}
     recs: list[Conversation | TextDoc] = []
@@ -109,7 +109,7 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
             return
         key_table = keys.table(batch["row_id"], recs)
         if key_writer is None:
-            key_writer = pq.ParquetWriter(tmp / "keys.parquet", key_table.schema)
+            key_writer = pq.ParquetWriter(tmp / "keys.parquet", key_table.schema, **SCRATCH_PARQUET)
         key_writer.write_table(key_table)
         rec_writer.write_table(pa.table(batch, schema=RECORD_SCHEMA))
         for v in batch.values():
@@ -180,7 +180,7 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
     flush()
     rec_writer.close()
     if key_writer is None:  # an empty shard still has a (typed) key table
-        pq.write_table(keys.table([], []), tmp / "keys.parquet")
+        pq.write_table(keys.table([], []), tmp / "keys.parquet", **SCRATCH_PARQUET)
     else:
         key_writer.close()
     rejects.close()

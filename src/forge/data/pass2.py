@@ -19,10 +19,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
+from forge.chat.conversation import Conversation
 from forge.data.globalstep import read_range
 from forge.data.model_side import eot_id
 from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
-from forge.data.shardio import Ctx, begin, commit, shard_dir, stage_counts
+from forge.data.shardio import PARTS_PARQUET, Ctx, begin, commit, shard_dir, stage_counts
 
 CHAT_SCHEMA = pa.schema(
     [
@@ -103,7 +104,9 @@ class _ChatParts:
             schema=CHAT_SCHEMA,
         )
         if split not in self.writers:
-            self.writers[split] = pq.ParquetWriter(self.tmp / f"{split}.parquet", CHAT_SCHEMA)
+            self.writers[split] = pq.ParquetWriter(
+                self.tmp / f"{split}.parquet", CHAT_SCHEMA, **PARTS_PARQUET
+            )
         self.writers[split].write_table(table)
         self.lengths.setdefault(split, []).extend(lens.tolist())
         if self.row_stats is not None:
@@ -181,13 +184,17 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     for batch in records.iter_batches(batch_size=BATCH):
         d = batch.to_pydict()
         pending: dict[str, list] = {}
-        for rid, fidx, line, raw in zip(
-            d["row_id"], d["file"], d["line"], d["record"], strict=False
+        # each row's decisions, looked up for the whole batch at once: the position of its row
+        # id among the duplicates (-1: none) and among the split rows (-1: no split)
+        rids = batch.column("row_id").to_numpy()
+        dup_at = _positions(dup_ids, rids).tolist()
+        split_at = _positions(sp_ids, rids).tolist()
+        for rid, fidx, line, raw, d_pos, pos in zip(
+            d["row_id"], d["file"], d["line"], d["record"], dup_at, split_at, strict=True
         ):
             f = plan.files[fidx]
             counts["dedup"]["in"] += 1
-            d_pos = int(np.searchsorted(dup_ids, rid))
-            if d_pos < len(dup_ids) and dup_ids[d_pos] == rid:
+            if d_pos >= 0:
                 counts["dedup"]["rejected"] += 1
                 reason = "near_duplicate" if dup_near[d_pos] else "duplicate"
                 other = int(dup_of[d_pos])
@@ -195,8 +202,7 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
                 continue
             counts["dedup"]["out"] += 1
             counts["sample"]["in"] += 1
-            pos = int(np.searchsorted(sp_ids, rid))
-            if pos >= len(sp_ids) or sp_ids[pos] != rid:
+            if pos < 0:
                 counts["sample"]["rejected"] += 1
                 rejects.add(f.path, line, "sample", "no_split", "no split was assigned", rid)
                 continue
@@ -210,7 +216,7 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
                 rejects.add(f.path, line, "sample", "sampled_out", why, rid)
                 continue
             counts["sample"]["out"] += 1
-            rec = record_from_bytes(raw, plan.kind)
+            rec = _record(raw, plan.kind)
             for k in range(n):
                 rid_s = str(rid) if k == 0 else f"{rid}.{k}"
                 pending.setdefault(split, []).append((rec, rid_s, f.path, line, rid))
@@ -247,15 +253,32 @@ def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     return stats
 
 
+def _positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Where each of `ids` is in `sorted_ids`, or -1 where it is not there."""
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, np.int64)
+    pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1)
+
+
+def _record(raw: bytes, kind: str) -> Any:
+    """The record of a pass-1 row; a conversation comes with its messages as stored, which
+    are what the `messages` column writes (Conversation.to_dict wrote them in pass 1)."""
+    if kind == "pretrain":
+        return record_from_bytes(raw, kind)
+    d = orjson.loads(raw)
+    return Conversation.from_dict(d), d["messages"]
+
+
 def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
     from forge.chat import encode_conversations
 
-    convs = [it[0] for it in items]
+    convs = [it[0][0] for it in items]
     results = encode_conversations(
         template, tok, convs, policy=pre.mask, max_length=max_tokens, truncation=pre.truncation
     )
     kept, trunc = [], 0
-    for (conv, rid_s, path, line, rid), res in zip(items, results, strict=False):
+    for ((_, msgs), rid_s, path, line, rid), res in zip(items, results, strict=False):
         if not hasattr(res, "input_ids"):
             rejects.add(path, line, "encode", res.reason, getattr(res, "detail", ""), rid)
             continue
@@ -264,9 +287,6 @@ def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, 
             continue
         if max_tokens is not None and len(res.input_ids) >= max_tokens:
             trunc += pre.truncation == "truncate"
-        msgs = [
-            m.to_dict() | ({"train": m.train} if m.train is not None else {}) for m in conv.messages
-        ]
         kept.append((res, orjson.dumps(msgs, default=str).decode(), rid_s, msgs))
     return kept, trunc
 

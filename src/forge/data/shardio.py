@@ -21,6 +21,16 @@ from forge.data.plan import Plan
 
 MARKER = "stats.json"
 
+SCRATCH_PARQUET: dict[str, Any] = {"compression": "none", "use_dictionary": False}
+"""Writer options for Parquet that only forge reads back, once or twice, in the same run
+(records and key tables between the passes, band buckets, decisions): no dictionary and no
+compression, which cost more CPU to write and read than the disk they save. Values read
+back are the same whatever the options, so the outputs do not depend on them."""
+PARTS_PARQUET: dict[str, Any] = {"compression": "lz4", "use_dictionary": False}
+"""Writer options for the pass-2 parts (token ids, labels, text per shard, concatenated
+into the outputs by the final step, which writes with its own options): lz4 is almost free
+and halves what a large run keeps on disk between pass 2 and the final step."""
+
 
 @dataclass
 class Ctx:

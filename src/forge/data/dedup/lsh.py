@@ -25,12 +25,14 @@ from forge.config.quality import DedupConfig
 from forge.data.dedup.hashing import mix64
 from forge.data.dedup.sigstore import SignatureStore, SignatureWriter
 from forge.data.memory import duckdb_limit, threads_for
+from forge.data.shardio import SCRATCH_PARQUET
 
 _READ_BATCH = 32_768
 # Band rows grouped by one candidate query: the bands are split into groups of about this
 # many rows, so a query's hash tables do not grow with bands x rows (one band per query
-# past 4M rows).
-_QUERY_ROWS = 4_000_000
+# past 1M rows). At 4M, 200k rows x 20 bands went to one query whose window did not fit in
+# the default 128MB and ran again with twice the memory (15 CPU-s; 5.6 in groups of 1M).
+_QUERY_ROWS = 1_000_000
 # Candidate pairs verified at a time (their signatures come from at most two blocks).
 _VERIFY_BATCH = 65_536
 
@@ -146,7 +148,7 @@ def write_bands(
                 continue
             if not writers:
                 writers = [
-                    pq.ParquetWriter(out / f"band-{b:03d}.parquet", schema)
+                    pq.ParquetWriter(out / f"band-{b:03d}.parquet", schema, **SCRATCH_PARQUET)
                     for b in range(cfg.bands)
                 ]
             # (bands, n): each band's buckets contiguous

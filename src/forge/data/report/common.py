@@ -20,6 +20,7 @@ from forge.data.report.stats import (
     language,
     snippet,
 )
+from forge.data.shardio import SCRATCH_PARQUET
 
 CLUSTERS = 10
 _CHUNK = 8192
@@ -50,7 +51,8 @@ def _key_files(texts: list[str], ids: list[int], cfg: DedupConfig, folder: Path)
     files = []
     for s in range(0, len(texts), _CHUNK):
         path = folder / f"keys-{s // _CHUNK:06d}.parquet"
-        pq.write_table(key_table(ids[s : s + _CHUNK], texts[s : s + _CHUNK], cfg), path)
+        table = key_table(ids[s : s + _CHUNK], texts[s : s + _CHUNK], cfg)
+        pq.write_table(table, path, **SCRATCH_PARQUET)
         files.append(path)
     return files
 

@@ -21,6 +21,7 @@ from forge.data.report import partial
 from forge.data.report.common import CLUSTERS, problems
 from forge.data.report.splitscan import Scan
 from forge.data.report.stats import EXAMPLES, distribution, snippet
+from forge.data.shardio import SCRATCH_PARQUET
 from forge.data.split import check_leakage
 from forge.errors import ForgeError
 
@@ -93,7 +94,7 @@ def _leakage(texts: list[str], split_of: list[str], where: list[Any]) -> dict[st
     cfg = DedupConfig()
     with tempfile.TemporaryDirectory(prefix="forge-report-") as tmp:
         key = Path(tmp) / "keys.parquet"
-        pq.write_table(key_table(list(range(len(texts))), texts, cfg), key)
+        pq.write_table(key_table(list(range(len(texts))), texts, cfg), key, **SCRATCH_PARQUET)
         splits = pa.table({"row_id": np.arange(len(texts), dtype=np.int64), "split": split_of})
         out = check_leakage([key], splits, cfg, Path(tmp))
     for ex in out["examples"]:

@@ -62,6 +62,11 @@ for _lang, _words in _STOPWORDS.items():
         _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+# ASCII text: `\w+` words are the runs of [0-9A-Za-z_], and casefold is lower; words as bytes,
+# split in C (every other byte becomes a space), looked up in the ASCII stopwords
+_WORD_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_ASCII_WORDS = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
+_LANGS_OF_BYTES = {w.encode(): langs for w, langs in _LANGS_OF.items() if w.isascii()}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPTS = (
     ("CJK", "zh"),
@@ -84,25 +89,32 @@ def language(text: str) -> str:
     `cyrillic`, `latin-other`, or `unknown` (no letters).
     """
     sample = text[:2000]
-    scripts: Counter[str] = Counter()
     raw = sample.encode("utf-8", "surrogatepass")
     # ASCII letters: what deleting them takes away (bytes.translate is a C loop; non-ASCII
     # characters encode to bytes >= 0x80, never deleted)
-    scripts["LATIN"] = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
-    if not sample.isascii():  # only the non-ASCII characters need a Unicode name
-        for ch in _NON_ASCII.findall(sample):
-            if not ch.isalpha():
-                continue
-            if ord(ch) < 0x250:
-                scripts["LATIN"] += 1
-                continue
-            name = unicodedata.name(ch, "")
-            for key, code in _SCRIPTS:
-                if key in name:
-                    scripts[code] += 1
-                    break
-            else:
-                scripts["LATIN" if "LATIN" in name else "other"] += 1
+    latin = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    if sample.isascii():  # the common case: Latin letters or none, no script to count
+        return (
+            _latin_language(raw.lower().translate(_ASCII_WORDS).split(), _LANGS_OF_BYTES)
+            if latin
+            else "unknown"
+        )
+    scripts: Counter[str] = Counter()
+    scripts["LATIN"] = latin
+    # only the non-ASCII characters need a Unicode name
+    for ch in _NON_ASCII.findall(sample):
+        if not ch.isalpha():
+            continue
+        if ord(ch) < 0x250:
+            scripts["LATIN"] += 1
+            continue
+        name = unicodedata.name(ch, "")
+        for key, code in _SCRIPTS:
+            if key in name:
+                scripts[code] += 1
+                break
+        else:
+            scripts["LATIN" if "LATIN" in name else "other"] += 1
     scripts = +scripts  # drop zero counts
     if not scripts:
         return "unknown"
@@ -111,12 +123,16 @@ def language(text: str) -> str:
         return "ja"
     if top != "LATIN":
         return "unknown" if top == "other" else top
-    words = _WORD.findall(sample.casefold())
+    return _latin_language(_WORD.findall(sample.casefold()), _LANGS_OF)
+
+
+def _latin_language(words: list, langs_of: dict) -> str:
+    """The stopword vote over a Latin-script text's words (str, or bytes for ASCII text)."""
     hits: Counter[str] = Counter()
-    # counted in C, then each distinct word visited once, in first-seen order (ties in
-    # `hits` go to the language seen first, as a word-by-word count would give them)
-    for w, n in Counter(words).items():
-        for lang in _LANGS_OF.get(w, ()):
+    # the stopwords counted in C, then each distinct one visited once, in first-seen order
+    # (ties in `hits` go to the language seen first, as a word-by-word count would give them)
+    for w, n in Counter([w for w in words if w in langs_of]).items():
+        for lang in langs_of[w]:
             hits[lang] += n
     if not hits:
         return "latin-other"
@@ -134,7 +150,10 @@ def encoding_problems(text: str) -> list[str]:
     found = []
     if "\x00" in text:
         found.append("nul_byte")
-    if _CONTROL.search(text.replace("\x00", "")):
+        text_without_nul = text.replace("\x00", "")
+    else:
+        text_without_nul = text  # no copy for the common case
+    if _CONTROL.search(text_without_nul):
         found.append("control_chars")
     if "\ufffd" in text:
         found.append("replacement_char")

@@ -28,6 +28,7 @@ import xxhash
 from forge.config.quality import DedupConfig, SplitConfig
 from forge.data.dedup.hashing import mix64
 from forge.data.dedup.lsh import connect, iter_batches, sql_str
+from forge.data.shardio import SCRATCH_PARQUET
 from forge.errors import ForgeError
 
 SPLITS = ("train", "validation", "test")
@@ -137,7 +138,7 @@ def _stage_keys(
                 ],
                 dtype=np.uint64,
             ).view(np.int64)
-        pq.write_table(pa.table(cols_out), out / f"part-{part:06d}.parquet")
+        pq.write_table(pa.table(cols_out), out / f"part-{part:06d}.parquet", **SCRATCH_PARQUET)
         part += 1
         n += len(ids)
     return n

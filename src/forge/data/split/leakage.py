@@ -25,6 +25,7 @@ from forge.data.dedup.lsh import (
     sql_str,
     write_bands,
 )
+from forge.data.shardio import SCRATCH_PARQUET
 
 _EXAMPLES = 10
 
@@ -78,7 +79,7 @@ def check_leakage(
                 schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("j", pa.float64())])
                 # the verified pairs go to disk as they come: with dedup off there can be
                 # millions, and only their count and a few examples are wanted
-                with pq.ParquetWriter(vp, schema) as w:
+                with pq.ParquetWriter(vp, schema, **SCRATCH_PARQUET) as w:
                     for a, b, est in iter_verified(con, bands, cfg):
                         w.write_table(pa.table({"a": a, "b": b, "j": est}, schema=schema))
                 # one join per statement (several hash tables at once ran out of memory

@@ -1,0 +1,120 @@
+"""Templates proven blind to content (forge.chat.blind) skip the check render of span finding;
+that is only sound if markers never change what such a template renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from forge.chat import builtin
+from forge.chat.battery import cases, outcome
+from forge.chat.blind import rendered_blind, static_blind
+from forge.chat.markers import mark, parse
+from forge.chat.spans import SpanFinder
+from forge.chat.template import ChatTemplate, builtin_template
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# HF's chatml spelling: one output of `+`-joined strings, a system message taken off the list
+CHATML_PLUS = (
+    "{% if messages[0]['role'] == 'system' %}{% set rest = messages[1:] %}"
+    "{{ '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}"
+    "{% else %}{% set rest = messages %}{% endif %}"
+    "{% for message in rest %}{{ '<|im_start|>' + message.role + '\n' + message.content"
+    " + '<|im_end|>' + '\n' }}{% endfor %}"
+)
+LOOKS = {
+    "trims": "{% for m in messages %}{{ m['content'] | trim }}\n{% endfor %}",
+    "tests a prefix": "{% for m in messages %}{% if m['content'].startswith('x') %}X"
+    "{% endif %}{{ m['content'] }}{% endfor %}",
+    "compares": "{% for m in messages %}{% if m['content'] == 'hi' %}!{% endif %}"
+    "{{ m['content'] }}{% endfor %}",
+    "captures": "{% for m in messages %}{% set c %}{{ m['content'] }}{% endset %}"
+    "{{ c | upper }}{% endfor %}",
+    "sets": "{% for m in messages %}{% set c = m['content'] %}{{ c[1:] }}{% endfor %}",
+    "filters the list": "{{ messages | map(attribute='content') | join('\n') }}",
+    "dumps messages": "{{ messages | tojson }}",
+    "compares messages": "{% for m in messages %}{% if m == messages[0] %}*{% endif %}"
+    "{{ m['content'] }}{% endfor %}",
+    "calls get": "{% for m in messages %}{{ m.get('content') }}{% endfor %}",
+    "iterates items": "{% for m in messages %}{% for k, v in m.items() %}{{ v }}{% endfor %}"
+    "{% endfor %}",
+    "passes to a macro": "{% macro f(x) %}{{ x['content'] }}{% endmacro %}"
+    "{% for m in messages %}{{ f(m) }}{% endfor %}",
+    "peeks ahead": "{% for m in messages %}{{ m['content'] }}{% if loop.nextitem %}"
+    "{{ loop.nextitem.role }}{% endif %}{% endfor %}",
+}
+
+
+def _blind(source: str) -> bool:
+    t = ChatTemplate(name="t", source_text=source, source="inline")
+    return SpanFinder(t).blind
+
+
+@pytest.mark.parametrize("source", [CHATML, CHATML_PLUS], ids=["chatml", "chatml-plus"])
+def test_chatml_like_templates_are_blind(source):
+    assert static_blind(source)
+    assert _blind(source)
+
+
+@pytest.mark.parametrize("name", sorted(LOOKS))
+def test_templates_that_look_at_content_are_not_blind(name):
+    assert not static_blind(LOOKS[name])
+    assert not _blind(LOOKS[name])
+
+
+def test_the_render_half_catches_what_the_syntax_half_cannot_see():
+    # written verbatim, but the render moves the first message after the others
+    moved = "{% for m in messages[1:] %}{{ m['content'] }}{% endfor %}{{ messages[0]['content'] }}"
+    t = ChatTemplate(name="t", source_text=moved, source="inline")
+    assert static_blind(moved)
+    assert not rendered_blind(lambda msgs: t.render_dicts(msgs))
+
+
+def test_the_proof_is_kept_on_the_template():
+    t = ChatTemplate(name="t", source_text=CHATML, source="inline")
+    assert SpanFinder(t).blind
+    assert t.__dict__["_blind_proofs"]  # a later finder (the next batch) reuses it
+
+
+def _marked_equals_plain(t: ChatTemplate, specials: dict) -> int:
+    rendered = 0
+    for case in cases():
+        if case.tools:
+            continue  # rows with tools are always checked
+        kind, plain = outcome(t, case, **specials)
+        if kind == "error":
+            continue
+        rendered += 1
+        marked = t.render_dicts(
+            mark(case.messages), case.add_generation_prompt, None, **specials, **case.extra
+        )
+        assert parse(marked)[0] == plain, case.name
+    return rendered
+
+
+@pytest.mark.parametrize("name", sorted(builtin.FAMILIES))
+def test_blind_builtins_render_the_same_marked(name):
+    t = builtin_template(name)
+    if not SpanFinder(t, **t.special_tokens).blind:
+        pytest.skip("not proven blind")
+    assert _marked_equals_plain(t, t.special_tokens) > 0
+
+
+def test_blind_reference_templates_render_the_same_marked(reference_dir):
+    """The public templates of real models: where one is proven blind, the whole battery
+    (without tools) renders the same marked and plain."""
+    proven = 0
+    for name, fam in builtin.FAMILIES.items():
+        if not fam.reference:
+            continue
+        text = (reference_dir / fam.reference).read_text(encoding="utf-8")
+        if fam.reference_pretty:
+            text = builtin.strip_pretty(text)
+        t = ChatTemplate(name=f"ref:{name}", source_text=text, source="file")
+        specials = builtin_template(name).special_tokens
+        if SpanFinder(t, **specials).blind:
+            proven += 1
+            _marked_equals_plain(t, specials)
+    assert proven > 0
