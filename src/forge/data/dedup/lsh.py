@@ -31,8 +31,9 @@ _READ_BATCH = 32_768
 # many rows, so a query's hash tables do not grow with bands x rows (one band per query
 # past 4M rows).
 _QUERY_ROWS = 4_000_000
-# Candidate pairs verified at a time (their signatures come from at most two blocks).
-_VERIFY_BATCH = 65_536
+# Candidate pairs verified at a time (their signatures come from at most two blocks): each
+# side's signatures are a (batch, num_perm) copy, 4 MiB at 8k pairs and 128 values.
+_VERIFY_BATCH = 8_192
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
