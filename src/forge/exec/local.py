@@ -3,9 +3,9 @@
 Each worker slot is a pool of one process, replaced after MAX_TASKS tasks or once its
 resident memory grew MAX_GROWTH past what it held after its first task. A long-lived worker
 keeps the high-water mark of every shard it ran in its allocators' free lists and
-fragmented heaps (at 2M rows the pass-2 workers crept from about 200 to 300 MiB each); a
+fragmented heaps (at 2M rows the pass-2 workers crept from about 200 to 320 MiB each); a
 fresh fork starts from the parent's pages again. Replacing a worker costs a fork and one
-tokenizer load, a fraction of a second per MAX_TASKS shards.
+template and tokenizer load per MAX_TASKS shards.
 """
 
 from __future__ import annotations
