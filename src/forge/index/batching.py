@@ -9,9 +9,7 @@ batches and short texts large ones, with the longest-first order keeping padding
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-from functools import cache
+from forge.heap import give_back
 
 
 def token_batches(lengths: list[int], budget: int, max_texts: int) -> list[list[int]]:
@@ -30,20 +28,9 @@ def token_batches(lengths: list[int], budget: int, max_texts: int) -> list[list[
     return batches
 
 
-@cache
-def _malloc_trim():  # type: ignore[no-untyped-def]
-    name = ctypes.util.find_library("c")
-    try:
-        fn = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        fn = None
-    return fn
-
-
 def release_memory() -> None:
-    """Return the heap's free pages to the system (glibc). A forward pass frees tens of MB of
-    activations of a different size every batch; glibc keeps such holes, and the process
-    grew by hundreds of MB over a long index build without this."""
-    fn = _malloc_trim()
-    if fn is not None:
-        fn(0)
+    """Return freed memory to the system (forge.heap.give_back: glibc's heap, Arrow's
+    pool). A forward pass frees tens of MB of activations of a different size every batch;
+    glibc keeps such holes, and the process grew by hundreds of MB over a long index build
+    without this."""
+    give_back()

@@ -1,9 +1,10 @@
 """Connected components of near-duplicate pairs, fed a batch of pairs at a time.
 
 Union-find over the rows that have a signature (sorted row ids), vectorized with numpy: one
-parent index per row, always pointing at a lower index, so the root of a component is its
-lowest row id, the row dedup keeps. Memory is 8 bytes per row and one batch of pairs; the
-pairs themselves (5M verified at 2M rows of the benchmark's chats) are never held at once.
+parent index per row (int32), always pointing at a lower index, so the root of a component
+is its lowest row id, the row dedup keeps. Memory is 12 bytes per row (its id and its
+parent) and one batch of pairs; the pairs themselves (5M verified at 2M rows of the
+benchmark's chats) are never held at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ class Components:
     def __init__(self, row_ids: np.ndarray):
         """`row_ids`: every row an edge may name, sorted ascending."""
         self.ids = np.asarray(row_ids, dtype=np.int64)
-        self.parent = np.arange(len(self.ids), dtype=np.int64)
+        # int32 indices (4 bytes a row less than int64) unless there are 2^31 rows or more
+        dtype = np.int32 if len(self.ids) < 2**31 else np.int64
+        self.parent = np.arange(len(self.ids), dtype=dtype)
 
     def _roots(self, x: np.ndarray) -> np.ndarray:
         r = self.parent[x]
@@ -29,8 +32,8 @@ class Components:
         """Join the rows of each pair (a[i], b[i]) (row ids)."""
         if len(a) == 0:
             return
-        u = np.searchsorted(self.ids, a)
-        v = np.searchsorted(self.ids, b)
+        u = np.searchsorted(self.ids, a).astype(self.parent.dtype)
+        v = np.searchsorted(self.ids, b).astype(self.parent.dtype)
         while True:
             ru, rv = self._roots(u), self._roots(v)
             diff = ru != rv
@@ -54,5 +57,5 @@ class Components:
                 break
             p = pp
         self.parent = p
-        gone = np.flatnonzero(p != np.arange(len(p)))
+        gone = np.flatnonzero(p != np.arange(len(p), dtype=p.dtype))
         return self.ids[gone], self.ids[p[gone]]

@@ -25,6 +25,7 @@ from forge.data.dedup.lsh import (
     write_bands,
 )
 from forge.data.dedup.sigstore import SignatureStore
+from forge.heap import give_back
 
 SCHEMA = pa.schema([("row_id", pa.int64()), ("dup_of", pa.int64()), ("kind", pa.string())])
 
@@ -59,19 +60,26 @@ def find_duplicates(key_files: list[Path], cfg: DedupConfig, workdir: Path) -> p
         return _empty()
     work = Path(workdir) / "dedup"
     con = connect(work, cfg)
+    # each stage's temporaries (query results, band batches, signature blocks) go back to
+    # the system before the next one, so the peak is the largest stage, not their sum
     try:
         ex_ids = ex_keep = np.zeros(0, dtype=np.int64)
         if cfg.exact:
             ex_ids, ex_keep = _exact(con, key_files)
+            give_back()
         nr_ids = nr_keep = np.zeros(0, dtype=np.int64)
         if cfg.near:
             bands = write_bands(key_files, cfg, work / "bands", skip=ex_ids)
+            give_back()
             if bands is not None:
                 candidate_pairs(con, bands, cfg.max_bucket_pairs)
+                give_back()
                 comp = Components(np.sort(SignatureStore(bands, cfg.num_perm).ids))
                 for a, b, _ in iter_verified(con, bands, cfg):
                     comp.add(a, b)
                 nr_ids, nr_keep = comp.removed()
+                del comp
+                give_back()
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)

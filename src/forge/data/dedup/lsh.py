@@ -33,8 +33,9 @@ _READ_BATCH = 32_768
 # past 1M rows). At 4M, 200k rows x 20 bands went to one query whose window did not fit in
 # the default 128MB and ran again with twice the memory (15 CPU-s; 5.6 in groups of 1M).
 _QUERY_ROWS = 1_000_000
-# Candidate pairs verified at a time (their signatures come from at most two blocks).
-_VERIFY_BATCH = 65_536
+# Candidate pairs verified at a time (their signatures come from at most two blocks): each
+# side's signatures are a (batch, num_perm) copy, 4 MiB at 8k pairs and 128 values.
+_VERIFY_BATCH = 8_192
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,7 @@ import numpy as np
 
 SIGS = "signatures.u32"
 IDS = "signature-ids.npy"
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 16 << 20
 
 
 class SignatureWriter:

@@ -18,9 +18,11 @@ from forge import __version__
 from forge.config.quality import DedupConfig
 from forge.data.dedup import key_table
 from forge.data.report import partial
-from forge.data.report.common import CLUSTERS, problems
+from forge.data.report.common import problems
+from forge.data.report.dups import Clusters, Dups
+from forge.data.report.dups import summary as dup_summary
 from forge.data.report.splitscan import Scan
-from forge.data.report.stats import EXAMPLES, distribution, snippet
+from forge.data.report.stats import EXAMPLES, snippet
 from forge.data.shardio import SCRATCH_PARQUET
 from forge.data.split import check_leakage
 from forge.errors import ForgeError
@@ -50,15 +52,17 @@ def _split_files(root: Path, manifest: dict[str, Any]) -> dict[str, list[Path]]:
     return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])))
 
 
-def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Top reasons with examples, and the dedup rows (row_id, dup_of, kind, source)."""
+def _rejections(path: Path) -> tuple[dict[str, Any], Dups]:
+    """Top reasons with examples, and the dedup rows (row_id, dup_of, kind, where)."""
     counts: Counter[str] = Counter()
     stages: Counter[str] = Counter()
     examples: dict[str, list[dict[str, Any]]] = {}
-    dups: list[dict[str, Any]] = []
+    dups = Dups(path)
     if path.is_file():
         with open(path, "rb") as f:
+            offset = 0
             for line in f:
+                start, offset = offset, offset + len(line)
                 if not line.strip():
                     continue
                 try:
@@ -74,15 +78,7 @@ def _rejections(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 if r.get("stage") == "dedup" or "duplicate" in reason:
                     m = _DUP_OF.search(str(r.get("detail", "")))
                     dup_of = r.get("dup_of", int(m.group(1)) if m else None)
-                    kind = "near" if "near" in reason else "exact"
-                    dups.append(
-                        {
-                            "row_id": r.get("row_id"),
-                            "dup_of": dup_of,
-                            "kind": kind,
-                            "source": r.get("source"),
-                        }
-                    )
+                    dups.add(r.get("row_id"), dup_of, "near" in reason, start)
     top = [{"reason": r, "count": c, "examples": examples[r]} for r, c in counts.most_common(10)]
     return {"total": sum(counts.values()), "by_stage": dict(stages), "top": top}, dups
 
@@ -142,8 +138,8 @@ def dataset_report(root: Path) -> dict[str, Any]:
     _check_manifest(mpath, manifest)
     rejections, dups = _rejections(root / "rejected.jsonl")
     counts = manifest.get("counts") or {}
-    members = _clusters(dups)
-    want = {str(k) for k, _ in members[:CLUSTERS]}
+    clusters = Clusters(dups)
+    want = clusters.kept_ids()
     # prepare checks leakage on its key tables with the dedup config it ran; use that, and
     # check the written rows only when the manifest does not say (and they are few enough).
     leak = (manifest.get("global_step") or {}).get("leakage")
@@ -195,7 +191,12 @@ def dataset_report(root: Path) -> dict[str, Any]:
             "examples": text_stats.examples,
             "repaired": (manifest.get("repairs") or {}).get("encoding_repaired"),
         },
-        "duplicates": _dup_summary(dups, members, counts, texts_by_id, total),
+        "duplicates": dup_summary(
+            dups,
+            clusters,
+            _stage_count(counts, "dedup", "in") or (total + len(dups)) or 1,
+            texts_by_id,
+        ),
         "text_rows_measured": measured,
         "rejections": rejections,
         "leakage": leakage,
@@ -257,42 +258,3 @@ def _token_shards(root: Path) -> dict[str, dict[str, Any]]:
 def _stage_count(counts: dict[str, Any], stage: str, key: str) -> int | None:
     v = (counts.get(stage) or {}).get(key) if isinstance(counts.get(stage), dict) else None
     return int(v) if isinstance(v, (int, float)) else None
-
-
-def _clusters(dups: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]]]:
-    """(kept row id, removed rows) per cluster, largest first."""
-    members: dict[Any, list[dict[str, Any]]] = {}
-    for d in dups:
-        members.setdefault(d["dup_of"], []).append(d)
-    return sorted(members.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))
-
-
-def _dup_summary(dups, members, counts, texts_by_id, kept_rows) -> dict[str, Any]:
-    kinds = Counter(d["kind"] for d in dups)
-    seen = _stage_count(counts, "dedup", "in") or (kept_rows + len(dups)) or 1
-    clusters = []
-    for kept, rest in members[:CLUSTERS]:
-        text = texts_by_id.get(str(kept))
-        clusters.append(
-            {
-                "kept": {
-                    "row_id": str(kept),
-                    "text": snippet(text) if text is not None else None,
-                    "source": None,
-                },
-                "size": 1 + len(rest),
-                "removed": [
-                    {"source": r["source"], "row_id": str(r["row_id"]), "kind": r["kind"]}
-                    for r in rest[:EXAMPLES]
-                ],
-            }
-        )
-    return {
-        "rows": seen,
-        "exact": kinds["exact"],
-        "near": kinds["near"],
-        "exact_rate": round(kinds["exact"] / seen, 4),
-        "near_rate": round(kinds["near"] / seen, 4),
-        "clusters": clusters,
-        "cluster_sizes": distribution([1 + len(r) for _, r in members]),
-    }
