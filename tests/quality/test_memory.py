@@ -105,6 +105,17 @@ def test_global_step_same_result_with_a_tiny_memory_limit(tmp_path, monkeypatch)
     monkeypatch.setattr(lsh, "_QUERY_ROWS", 1)
     bands = lsh.write_bands(files, tiny, tmp_path / "b")
     assert bands is not None and len(lsh._band_groups(bands)) == tiny.bands
+    # ... and the candidate pairs made distinct in parts instead of one aggregate
+    monkeypatch.setattr(lsh, "_DISTINCT_ROWS", 200)
+    con = lsh.connect(tmp_path / "p", tiny)
+    lsh.candidate_pairs(con, bands, tiny.max_bucket_pairs)
+    parted = con.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
+    monkeypatch.setattr(lsh, "_DISTINCT_ROWS", 10**9)
+    lsh.candidate_pairs(con, bands, tiny.max_bucket_pairs)
+    whole = con.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
+    con.close()
+    assert len(parted) > 4 * 200 and parted == whole and len(set(whole)) == len(whole)
+    monkeypatch.setattr(lsh, "_DISTINCT_ROWS", 200)
     assert find_duplicates(files, tiny, tmp_path / "c").equals(base)
 
     splits = assign_splits(files, base, SplitConfig(memory_limit="1MB"), 3, tmp_path / "d")

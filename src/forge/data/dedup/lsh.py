@@ -36,6 +36,8 @@ _QUERY_ROWS = 1_000_000
 # Candidate pairs verified at a time (their signatures come from at most two blocks): each
 # side's signatures are a (batch, num_perm) copy, 4 MiB at 8k pairs and 128 values.
 _VERIFY_BATCH = 8_192
+# Candidate pairs made distinct by one DuckDB aggregate.
+_DISTINCT_ROWS = 4_000_000
 
 
 def connect(workdir: Path, cfg: DedupConfig, name: str = "dedup") -> duckdb.DuckDBPyConnection:
@@ -219,7 +221,15 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -
             """
         )
     con.execute("DROP TABLE IF EXISTS members")
-    con.execute("CREATE OR REPLACE TABLE pairs AS SELECT DISTINCT a, b FROM cand")
+    # made distinct in parts of about _DISTINCT_ROWS candidates (by a's residue, so a pair's
+    # copies meet in one part): one DISTINCT over the 30M candidates of 2M rows ran out of
+    # the default 128MB instead of spilling, and the global step ran again with more memory
+    total = con.execute("SELECT count(*) FROM cand").fetchone()[0]
+    parts = max(1, -(-total // _DISTINCT_ROWS))
+    con.execute("CREATE OR REPLACE TABLE pairs (a BIGINT, b BIGINT)")
+    for k in range(parts):
+        where = f"WHERE a % {parts} = {k}" if parts > 1 else ""
+        con.execute(f"INSERT INTO pairs SELECT DISTINCT a, b FROM cand {where}")
     con.execute("DROP TABLE cand")
 
 
