@@ -7,10 +7,9 @@ so span finding may trust the marked render without the second, plain render tha
 
 - static, on the template's syntax tree: every read of a message's `content` is written out
   as it is (`{{ m['content'] }}`, or joined to other strings with `~` or `+` inside one
-  output), and the messages
-  themselves, and the lists they come in, are only indexed, sliced, iterated, counted or
-  tested for being defined: never compared, filtered, passed to a macro or a call, or
-  written whole (any of which could see the contents);
+  output), and the messages themselves, and the lists they come in, are only indexed,
+  sliced, iterated, counted or tested for being defined: never compared, filtered, passed
+  to a macro or a call, or written whole (any of which could see the contents);
 - rendered: probe conversations with placeholder contents (with and without edge whitespace)
   render, marked, to exactly the plain render, and each placeholder appears unchanged.
 
