@@ -14,8 +14,9 @@ from index_helpers import embed_in_fresh_process
 
 from forge.config.index import IndexConfig
 from forge.errors import ForgeError
+from forge.heap import give_back
 from forge.index import make_embedder
-from forge.index.batching import release_memory, token_batches
+from forge.index.batching import token_batches
 from forge.index.embed import TorchEmbedder, TransformersEmbedder, minilm_folder
 
 
@@ -76,7 +77,7 @@ def test_token_batches_invariants(lengths, budget, max_texts):
         # A batch is closed only when the next text would not fit (greedy, no waste).
         full = len(a) == max_texts or (len(a) + 1) * lengths[a[0]] > budget
         assert full, (a, b)
-    release_memory()  # a no-op where the C library has no malloc_trim; never raises
+    give_back()  # a no-op where the C library has no malloc_trim; never raises
 
 
 def test_the_default_backend_imports_neither_transformers_models_nor_sentence_transformers():

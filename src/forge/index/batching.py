@@ -9,8 +9,6 @@ batches and short texts large ones, with the longest-first order keeping padding
 
 from __future__ import annotations
 
-from forge.heap import give_back
-
 
 def token_batches(lengths: list[int], budget: int, max_texts: int) -> list[list[int]]:
     """Indices into ``lengths``, longest first, in batches of at most ``max_texts`` whose
@@ -26,11 +24,3 @@ def token_batches(lengths: list[int], budget: int, max_texts: int) -> list[list[
         else:
             batches.append([i])
     return batches
-
-
-def release_memory() -> None:
-    """Return freed memory to the system (forge.heap.give_back: glibc's heap, Arrow's
-    pool). A forward pass frees tens of MB of activations of a different size every batch;
-    glibc keeps such holes, and the process grew by hundreds of MB over a long index build
-    without this."""
-    give_back()
