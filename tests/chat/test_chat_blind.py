@@ -4,6 +4,8 @@ that is only sound if markers never change what such a template renders."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forge.chat import builtin
 from forge.chat.battery import cases, outcome
@@ -121,3 +123,109 @@ def test_blind_reference_templates_render_the_same_marked(reference_dir):
             proven += 1
             _marked_equals_plain(t, specials)
     assert proven > 0
+
+
+# -- skeletons: one Jinja render per conversation shape -------------------------------------
+
+
+def _both_ways(t: ChatTemplate, specials: dict, messages: list[dict]):
+    """SpanFinder.render of `messages` through the template's skeletons and through Jinja:
+    (result or exception type and text) for each."""
+    out = []
+    for use in (True, False):
+        f = SpanFinder(t, **specials)
+        if not use:
+            f.__dict__["skeletons"] = None  # the cached_property, switched off
+        try:
+            out.append(f.render(t.inputs(messages)))
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def _battery_same(t: ChatTemplate, specials: dict) -> int:
+    same = 0
+    for case in cases():
+        if case.tools or case.add_generation_prompt:
+            continue  # skeletons serve neither
+        with_skeleton, with_jinja = _both_ways(t, {**specials, **case.extra}, case.messages)
+        assert with_skeleton == with_jinja, case.name
+        same += 1
+    return same
+
+
+def test_skeletons_render_the_battery_as_jinja_does():
+    """Every blind built-in and the chatml spellings: text, marker positions and errors."""
+    done = 0
+    for name in sorted(builtin.FAMILIES):
+        t = builtin_template(name)
+        if SpanFinder(t, **t.special_tokens).blind:
+            assert _battery_same(t, t.special_tokens) > 0, name
+            done += 1
+    for source in (CHATML, CHATML_PLUS):
+        t = ChatTemplate(name="t", source_text=source, source="inline")
+        assert _battery_same(t, {}) > 0
+        assert t.__dict__["_skeletons"]  # kept for the next finder, with the proof
+    assert done >= 5
+
+
+def test_skeleton_reference_templates(reference_dir):
+    """The public templates of real models that are proven blind."""
+    proven = 0
+    for name, fam in builtin.FAMILIES.items():
+        if not fam.reference:
+            continue
+        text = (reference_dir / fam.reference).read_text(encoding="utf-8")
+        if fam.reference_pretty:
+            text = builtin.strip_pretty(text)
+        t = ChatTemplate(name=f"ref:{name}", source_text=text, source="file")
+        specials = builtin_template(name).special_tokens
+        if SpanFinder(t, **specials).blind:
+            proven += 1
+            _battery_same(t, specials)
+    assert proven > 0
+
+
+TWICE = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}|{{ m['content'] }}{% endfor %}"
+REFUSES = (
+    "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system') }}"
+    "{% endif %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+)
+NAMED = "{% for m in messages %}{{ m['role'] }}{% if m.name %}({{ m.name }}){% endif %}: {{ m['content'] }}\n{% endfor %}"
+
+
+@pytest.mark.parametrize("source", [CHATML, CHATML_PLUS, TWICE, REFUSES, NAMED])
+@given(
+    contents=st.lists(
+        st.lists(
+            st.sampled_from(["a", "é", " ", "\n", "\t", "x y", "猫", "<|im_end|>"]), max_size=8
+        ).map("".join),
+        min_size=1,
+        max_size=5,
+    ),
+    system=st.booleans(),
+    name=st.sampled_from([None, "bob", 7]),
+)
+@settings(max_examples=60, deadline=None)
+def test_skeletons_equal_jinja_on_any_content(source, contents, system, name):
+    """Edge whitespace, empty contents, contents written twice, a shape the template refuses,
+    extra fields of any type: the skeleton gives what the Jinja render gives."""
+    msgs = [{"role": "system", "content": "be brief "}] if system else []
+    for k, c in enumerate(contents):
+        m = {"role": "user" if k % 2 == 0 else "assistant", "content": c}
+        if name is not None and k == 0:
+            m["name"] = name
+        msgs.append(m)
+    t = ChatTemplate(name="t", source_text=source, source="inline")
+    assert SpanFinder(t).blind
+    with_skeleton, with_jinja = _both_ways(t, {}, msgs)
+    assert with_skeleton == with_jinja
+
+
+def test_a_template_writing_the_slot_character_gets_no_skeletons():
+    t = ChatTemplate(name="t", source_text="\ue005" + CHATML, source="inline")
+    f = SpanFinder(t)
+    assert f.blind and not f.skeletons.enabled
+    assert (
+        f.render([{"role": "user", "content": "hi"}])[0] == "\ue005<|im_start|>user\nhi<|im_end|>\n"
+    )

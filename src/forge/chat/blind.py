@@ -17,6 +17,9 @@ Anything the static check does not understand counts as looking at content: the 
 then False and every row keeps its check render, as before. Tools are another way in (a
 template may write tool results or calls from content), so rows with tools are always checked
 (see SpanFinder.needs_check).
+
+A blind template's render is also fixed by the conversation's shape with the contents put in,
+which `Skeletons` uses to run Jinja once per shape instead of once per row.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import jinja2
 from jinja2 import nodes
 
 from forge.chat.jinja_env import sandboxed_env
-from forge.chat.markers import mark, parse
+from forge.chat.markers import GUARDS, has_markers, mark, parse, split_ws
 
 # `loop` attributes that hand out whole items of the loop (a message, when looping over them)
 _ITEM_ATTRS = frozenset({"previtem", "nextitem", "cycle", "changed"})
@@ -216,3 +219,129 @@ def rendered_blind(render: Any) -> bool:
                 at = k + len(m["content"])
             ok += 1
     return ok > 0
+
+
+SLOT = "\ue005"
+"""Stands for a message's content in a skeleton render, followed by the message's index."""
+_ID0 = 0xE100
+_MAX_SHAPES = 4096
+
+
+def _shape(messages: list[dict]) -> tuple | None:
+    """What a blind template's render may depend on: every field of every message but the
+    content, in order. None when a content is not a string (a skeleton holds strings)."""
+    key: list = []
+    for m in messages:
+        if not isinstance(m.get("content"), str):
+            return None
+        if len(m) == 2 and isinstance(m.get("role"), str):
+            key.append(m["role"])  # the common message: role and content only
+            continue
+        key.append(
+            tuple(
+                (k, v) if isinstance(v, str) else (k, 0, repr(v))
+                for k, v in m.items()
+                if k != "content"
+            )
+        )
+    return tuple(key)
+
+
+class Skeletons:
+    """Renders of a blind template by conversation shape (forge.chat.blind's proof).
+
+    A blind template writes each content verbatim and never looks at it, so what it renders
+    for a conversation is fixed by the conversation's shape (the roles and every other field
+    of each message, in order) with the contents put in: the template runs once per shape,
+    on placeholder contents, and each conversation of that shape is the skeleton's pieces
+    joined around its contents. `render` is the plain render (no tools, no generation
+    prompt); `forbidden` is text the template or its special tokens write, where a
+    placeholder character would be ambiguous. At most _MAX_SHAPES shapes are kept; a shape
+    past that, or one the template refuses, is rendered by the caller as before."""
+
+    def __init__(self, render: Any, forbidden: str = ""):
+        self._render = render
+        self._shapes: dict[tuple, tuple[list[str], list[int]] | None] = {}
+        self.enabled = SLOT not in forbidden
+
+    def _skeleton(self, messages: list[dict]) -> tuple[list[str], list[int]] | None:
+        if not self.enabled:
+            return None
+        key = _shape(messages)
+        if key is None:
+            return None
+        skel = self._shapes.get(key, False)
+        if skel is False:
+            if len(self._shapes) >= _MAX_SHAPES:
+                return None
+            skel = self._shapes[key] = self._build(messages)
+        return skel
+
+    def fill(self, messages: list[dict], contents: list[str]) -> str | None:
+        """The render of `messages` with `contents` (one string per message) written where
+        the template writes each message's content; None when no skeleton serves it."""
+        skel = self._skeleton(messages)
+        if skel is None:
+            return None
+        pieces, slots = skel
+        out = [pieces[0]]
+        for i, piece in zip(slots, pieces[1:], strict=True):
+            out.append(contents[i])
+            out.append(piece)
+        return "".join(out)
+
+    def marked(self, messages: list[dict]) -> tuple[str, dict[int, list[int]], list[int]] | None:
+        """What `parse(render(mark(messages)))` gives (guarded marks, one index per
+        message), computed from the skeleton without building the marked text; None when
+        no skeleton serves the conversation."""
+        skel = self._skeleton(messages)
+        if skel is None:
+            return None
+        pieces, slots = skel
+        guards: list[int] = []
+        pos: dict[int, list[int]] = {GUARDS: guards}
+        every: list[int] = []
+        out = [pieces[0]]
+        at = len(pieces[0])
+        for i, piece in zip(slots, pieces[1:], strict=True):
+            c = messages[i]["content"]
+            if c:
+                lead, core, trail = split_ws(c)
+                if lead:
+                    guards.append(at)
+                a = at + len(lead)
+                b = a + len(core)
+                slot = pos.get(i)
+                if slot is None:
+                    pos[i] = [a, b]
+                else:  # written twice
+                    slot[0] = slot[1] = -2
+                every.append(a)
+                every.append(b)
+                if trail:
+                    guards.append(b + len(trail))
+                out.append(c)
+                at += len(c)
+            out.append(piece)
+            at += len(piece)
+        return "".join(out), pos, every
+
+    def _build(self, messages: list[dict]) -> tuple[list[str], list[int]] | None:
+        if any(SLOT in v for m in messages for v in m.values() if isinstance(v, str)):
+            return None
+        probe = [{**m, "content": SLOT + chr(_ID0 + i)} for i, m in enumerate(messages)]
+        try:
+            rendered = self._render(probe)
+        except Exception:
+            return None  # the template refuses this shape: the caller's render says why
+        parts = rendered.split(SLOT)
+        pieces, slots = [parts[0]], []
+        for part in parts[1:]:
+            i = ord(part[0]) - _ID0 if part else -1
+            if not 0 <= i < len(messages):
+                return None
+            slots.append(i)
+            pieces.append(part[1:])
+        if any(has_markers(piece) for piece in pieces):
+            return None  # the template writes marker characters itself: parse would see them
+        return pieces, slots

@@ -78,6 +78,11 @@ def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = Fals
     return out
 
 
+def has_markers(text: str) -> bool:
+    """Whether `text` holds a character `parse` would take for a marker."""
+    return _MARKER_CHARS.search(text) is not None
+
+
 def has_marker_chars(messages: list[dict]) -> bool:
     for m in messages:
         c = m.get("content")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from forge.chat.blind import rendered_blind, static_blind
+from forge.chat.blind import Skeletons, rendered_blind, static_blind
 from forge.chat.jinja_env import compile_template
 from forge.chat.markers import (
     GUARDS,
@@ -168,6 +168,15 @@ class SpanFinder:
             text = t.render_dicts(messages, add_generation_prompt, tools, **self.extra)
             return text, {}, []
         check = self.needs_check(messages, tools)
+        if not (check or add_generation_prompt) and tools is None and self.skeletons is not None:
+            if self.identity:
+                marked = mark(messages, MODES[0], self.identity)
+                filled = self.skeletons.fill(messages, [m.get("content") for m in marked])
+                found = None if filled is None else parse(filled)
+            else:
+                found = self.skeletons.marked(messages)
+            if found is not None:
+                return found
         plain = None
         # fallbacks for templates that strip only some characters, and for templates that
         # compare whole messages (equal user messages then share their markers)
@@ -203,6 +212,7 @@ class SpanFinder:
         for k, (msgs, tools) in enumerate(items):
             if (
                 self.batched is not None
+                and self.skeletons is None
                 and len(msgs) <= MAX_MESSAGES
                 and not has_marker_chars(msgs)
                 and not self.needs_check(msgs, tools)
@@ -231,6 +241,23 @@ class SpanFinder:
             return self.render(msgs, tools=tools)
         except Exception as e:  # the template's own refusal, reported per row
             return e
+
+    @cached_property
+    def skeletons(self) -> Skeletons | None:
+        """For a template proven blind: its renders by conversation shape (forge.chat.blind),
+        which take the place of a Jinja render per row."""
+        if not self.blind:
+            return None
+        t = self.template
+        key = tuple(sorted((k, repr(v)) for k, v in self.extra.items()))
+        kept = t.__dict__.setdefault("_skeletons", {})  # for later finders, as the proof
+        if key not in kept:
+            written = [t.source_text, *map(str, t.special_tokens.values())]
+            written += map(str, self.extra.values())
+            kept[key] = Skeletons(
+                lambda msgs: t.render_dicts(msgs, False, None, **self.extra), "".join(written)
+            )
+        return kept[key]
 
     @cached_property
     def batched(self):
