@@ -126,7 +126,7 @@ def prepare(
         plan = build_plan(cfg.data, pre)
     # load the template and tokenizer before touching any output: a mistake there stops here
     tpl, tok = _model_hashes(cfg, plan.kind)
-    from forge.data.final import clear_outputs, concat_rejected, write_outputs
+    from forge.data.final import StreamedSplits, clear_outputs, concat_rejected, write_outputs
 
     if not resumed:
         if work.exists():
@@ -165,15 +165,33 @@ def prepare(
             progress.note("global step: deduplication and splits")
             in_child(_global_step, work, n, pre)
         info = orjson.loads((gdir / "done").read_bytes())
-        s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress)
+        # the leakage check only reports: it runs beside pass 2, in a child of its own
+        leak_job = None
+        if pre.split.check_leakage and not (gdir / LEAKAGE).exists():
+            leak_job = Child(_leakage_step, work, n, pre)
+        # chat splits are concatenated while pass 2 runs, shard by shard in order
+        streamed = (
+            StreamedSplits(work, out, n)
+            if plan.kind == "chat" and not pre.packing.enabled
+            else None
+        )
+        done = streamed.shard_done if streamed is not None else None
+        s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress, done)
+        if leak_job is not None:
+            leak_job.result()
+            leak_job = None
     finally:
         ex.close()
+        if leak_job is not None:
+            leak_job.cancel()
+    if pre.split.check_leakage:
+        info["leakage"] = orjson.loads((gdir / LEAKAGE).read_bytes())
 
     progress.note("writing outputs")
     splits = {s for st in s2 for s in st["splits"]}
     from forge.data.pass2 import token_dtype
 
-    files, tokens = write_outputs(ctx, splits, tok, token_dtype(tok.vocab_size))
+    files, tokens = write_outputs(ctx, splits, tok, token_dtype(tok.vocab_size), streamed)
     n_rejected = concat_rejected(work, n, out)
     from forge.data.model_side import save_tokenizer
 
@@ -241,15 +259,27 @@ def prepare(
 
 
 def _run_stage(
-    ex: Any, stage: str, fn: Callable, ctx: Ctx, n: int, progress: Progress
+    ex: Any,
+    stage: str,
+    fn: Callable,
+    ctx: Ctx,
+    n: int,
+    progress: Progress,
+    done: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """Run the stage's unfinished shards; `done(i)` is called for every finished shard
+    (first those an earlier run finished, then each as it finishes)."""
     todo = [i for i in range(n) if not is_done(ctx.work, stage, i)]
     progress.stage(stage, n)
     for i in range(n):
         if i not in todo:
             progress.shard(stage, read_stats(ctx.work, stage, i))
-    for _, stats in ex.map(fn, ctx, todo):
+            if done is not None:
+                done(i)
+    for i, stats in ex.map(fn, ctx, todo):
         progress.shard(stage, stats)
+        if done is not None:
+            done(i)
     return [read_stats(ctx.work, stage, i) for i in range(n)]
 
 
@@ -272,28 +302,68 @@ def in_child(fn: Callable, *args: Any) -> Any:
     """Run a one-process step (global step, report) in a forked child: the memory it takes
     (DuckDB's buffers, the report's tables) goes back to the system when it ends, instead of
     staying in this process through the passes that follow. Errors propagate."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    return Child(fn, *args).result()
 
-    from forge.exec.local import die_with_parent
 
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
-    with ProcessPoolExecutor(
-        1, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        return pool.submit(fn, *args).result()
+class Child:
+    """`in_child` that runs in the background: `result()` waits for it (errors propagate),
+    `cancel()` lets it go (it dies with this process at the latest)."""
+
+    def __init__(self, fn: Callable, *args: Any):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from forge.exec.local import die_with_parent
+
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self._pool = ProcessPoolExecutor(
+            1,
+            mp_context=mp.get_context(method),
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
+        self._future = self._pool.submit(fn, *args)
+
+    def result(self) -> Any:
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def cancel(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+LEAKAGE = "leakage.json"
+"""The leakage check's result in the global step's folder (written beside pass 2)."""
+
+
+def _key_files(work: Path, n: int) -> list[Path]:
+    return [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
+
+
+def _note(msg: str) -> None:
+    import sys
+
+    print(msg, file=sys.stderr)
+
+
+def _leakage_step(work: Path, n: int, pre: Any) -> None:
+    from forge.data.globalstep import run_leakage
+
+    gdir = work / "global"
+    tmp = gdir / "leakage-tmp"
+    leak = run_leakage(_key_files(work, n), gdir / "splits.parquet", pre, tmp, _note)
+    shutil.rmtree(tmp, ignore_errors=True)
+    atomic_write_bytes(gdir / LEAKAGE, orjson.dumps(leak, default=str))
 
 
 def _global_step(work: Path, n: int, pre: Any) -> None:
-    import sys
-
     from forge.data.globalstep import run_global_retrying, write_decisions
 
     gdir = work / "global"
-    keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
     dups, splits, info = run_global_retrying(
-        keys, pre, gdir / "tmp", lambda msg: print(msg, file=sys.stderr)
+        _key_files(work, n), pre, gdir / "tmp", _note, leakage=False
     )
     write_decisions(dups, splits, gdir)
     shutil.rmtree(gdir / "tmp", ignore_errors=True)

@@ -137,12 +137,20 @@ class LocalExecutor:
                 t = todo.pop(0)
                 pending[slot.submit(fn, ctx, t)] = (t, slot)
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished = []
             for fut in sorted(done, key=lambda f: pending[f][0]):
                 t, slot = pending.pop(fut)
                 result, rss = fut.result()
                 slot.finished(rss)
                 idle.append(slot)
-                yield t, result
+                finished.append((t, result))
+            # the idle workers get their next task before the caller sees the results: what
+            # the caller does with them (e.g. appending a shard to the outputs) overlaps them
+            while todo and idle:
+                slot = idle.pop(0)
+                t = todo.pop(0)
+                pending[slot.submit(fn, ctx, t)] = (t, slot)
+            yield from finished
 
     def release(self) -> None:
         # workers hold a few hundred MB each; the next map() forks fresh ones
