@@ -1,6 +1,6 @@
 """Benchmark `forge prepare` against a Hugging Face datasets pipeline, and its memory.
 
-    python benchmarks/bench_prepare.py speed  [--rows 200000] [--workers 2]
+    python benchmarks/bench_prepare.py speed  [--rows 200000] [--workers 2] [--repeat 3]
     python benchmarks/bench_prepare.py rss    [--small 50000] [--large 2000000]
     python benchmarks/bench_prepare.py memlimit [--rows 200000] [--extra 6000] [--limit-mb 900]
 
@@ -9,7 +9,8 @@ speed: the same conversations (JSONL, built by repeating and varying the chat fi
 a chatml template). forge prepare does the whole job (read, detect, clean, filter, dedup,
 split, template, tokenize, labels, Parquet per split); the peer does less: load_dataset json,
 map(apply_chat_template + tokenizer, num_proc=workers), to_parquet, without labels. Both run
-as fresh processes (HF with an empty cache); wall time end to end; ratio = peer / forge. CPU
+as fresh processes (HF with an empty cache); wall time end to end, the median of --repeat rounds
+(each round runs the peer and forge back to back); ratio = peer / forge. CPU
 time (user + system of the whole process tree) is printed too: on a shared machine it is the
 figure other jobs bend least.
 
@@ -222,31 +223,54 @@ def run_hf(data: Path, workers: int) -> tuple[float, int]:
 
 
 def speed(args) -> None:
+    """`--repeat` rounds, each running the peer, forge without the report and forge, one
+    after another (so a slow spell of a shared machine hits all three); medians reported."""
+    import statistics
+
     data = make_input(args.rows)
     make_model()
-    hf_wall, hf_peak = run_hf(data, args.workers)
-    n_wall, _, _ = run_forge(data, args.workers, "speed-noreport", report=False)
-    f_wall, f_peak, m = run_forge(data, args.workers, "speed")
+    runs: dict[str, list[tuple[float, float, int]]] = {"hf": [], "noreport": [], "forge": []}
+    m: dict = {}
+    for r in range(args.repeat):
+        loads = os.getloadavg()[0]
+        wall, peak = run_hf(data, args.workers)
+        runs["hf"].append((wall, CPU["hf"], peak))
+        wall, peak, _ = run_forge(data, args.workers, "speed-noreport", report=False)
+        runs["noreport"].append((wall, CPU["speed-noreport"], peak))
+        wall, peak, m = run_forge(data, args.workers, "speed")
+        runs["forge"].append((wall, CPU["speed"], peak))
+        print(
+            f"round {r + 1}: HF {runs['hf'][-1][0]:.1f} s, forge without report "
+            f"{runs['noreport'][-1][0]:.1f} s, forge {runs['forge'][-1][0]:.1f} s "
+            f"(load average {loads:.1f} -> {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+
+    def med(tag: str, k: int) -> float:
+        return statistics.median(x[k] for x in runs[tag])
+
     rows = m["counts"]["read"]["in"]
     dups = m["global_step"]["duplicates"]
     print(
-        f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers"
+        f"input: {rows:,} conversations, {data.stat().st_size / 1e6:.0f} MB, {args.workers} workers,"
+        f" medians of {args.repeat} rounds"
     )
     print(
-        f"forge prepare : {f_wall:7.1f} s  peak {f_peak / 2**20:6.0f} MiB  "
-        f"CPU {CPU['speed']:6.1f} s  (duplicates: {dups})"
+        f"forge prepare : {med('forge', 0):7.1f} s  peak {med('forge', 2) / 2**20:6.0f} MiB  "
+        f"CPU {med('forge', 1):6.1f} s  (duplicates: {dups})"
     )
     print(
         "  without the quality report (preprocessing.report: false): "
-        f"{n_wall:7.1f} s  CPU {CPU['speed-noreport']:6.1f} s"
+        f"{med('noreport', 0):7.1f} s  CPU {med('noreport', 1):6.1f} s"
     )
     print(
-        f"HF datasets   : {hf_wall:7.1f} s  peak {hf_peak / 2**20:6.0f} MiB  CPU {CPU['hf']:6.1f} s"
+        f"HF datasets   : {med('hf', 0):7.1f} s  peak {med('hf', 2) / 2**20:6.0f} MiB  "
+        f"CPU {med('hf', 1):6.1f} s"
     )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print(f"CPU ratio (HF CPU / forge CPU): {CPU['hf'] / CPU['speed']:.2f}x")
-    print(f"ratio without the report: {hf_wall / n_wall:.2f}x")
-    print(f"ratio (HF time / forge time): {hf_wall / f_wall:.2f}x  (goal >= 1.3x)")
+    print(f"CPU ratio (HF CPU / forge CPU): {med('hf', 1) / med('forge', 1):.2f}x")
+    print(f"ratio without the report: {med('hf', 0) / med('noreport', 0):.2f}x")
+    print(f"ratio (HF time / forge time): {med('hf', 0) / med('forge', 0):.2f}x  (goal >= 1.3x)")
 
 
 def rss(args) -> None:
@@ -308,6 +332,7 @@ def main() -> None:
     s = sub.add_parser("speed")
     s.add_argument("--rows", type=int, default=200_000)
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--repeat", type=int, default=3, help="rounds (medians are reported)")
     r = sub.add_parser("rss")
     r.add_argument("--small", type=int, default=50_000)
     r.add_argument("--large", type=int, default=2_000_000)
