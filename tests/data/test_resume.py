@@ -126,7 +126,6 @@ def test_sigkill_at_several_points_gives_identical_bytes(tmp_path, model_dir):
         lambda: (work / "pass1" / "shard-00003.tmp").exists(),
         lambda: (work / "pass1" / "shard-00007").exists(),
         lambda: (work / "global" / "done").exists(),
-        lambda: (work / "global" / "leakage.json").exists(),
         lambda: (work / "pass2" / "shard-00002.tmp").exists(),
         lambda: (work / "pass2" / "shard-00008").exists(),
         lambda: (out / "ds" / "rejected.jsonl").exists(),

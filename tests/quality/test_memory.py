@@ -179,7 +179,7 @@ def test_global_step_retries_with_twice_the_memory(tmp_path, monkeypatch):
 
     seen: list[tuple[str, str]] = []
 
-    def run(key_files, pre, work, leakage=True, fail_below=512_000_000):
+    def run(key_files, pre, work, fail_below=512_000_000):
         seen.append((pre.dedup.memory_limit, pre.split.memory_limit))
         if memory.parse_size(pre.dedup.memory_limit) < fail_below:
             raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")

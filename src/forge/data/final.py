@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from forge.data.model_side import eot_id
 from forge.data.shardio import Ctx, atomic_write_bytes, read_stats, shard_dir
+from forge.heap import give_back
 
 SPLIT_ORDER = ("train", "validation", "test")
 ROW_GROUP = 8192
@@ -94,6 +95,9 @@ class StreamedSplits:
                     self.files[split] = _SplitFile(self.out / f"{split}.parquet.tmp")
                 self.files[split].add(folder / f"{split}.parquet")
             self.next += 1
+            # this process holds it beside the workers: what a shard's row groups took goes
+            # back to the system at once
+            give_back()
 
     def finish(self) -> set[str]:
         """Close and rename every split's file; the splits written."""

@@ -19,11 +19,9 @@ SPLIT_SCHEMA = pa.schema([("row_id", pa.int64()), ("split", pa.string()), ("copi
 
 
 def run_global(
-    key_files: list[Path], pre: Any, work: Path, leakage: bool = True
+    key_files: list[Path], pre: Any, work: Path
 ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
-    """(duplicates, splits with a `copies` column, info for the manifest). `leakage=False`
-    leaves the leakage check (`pre.split.check_leakage`) to `run_leakage`, which needs only
-    the key tables and the splits, so it can run beside pass 2."""
+    """(duplicates, splits with a `copies` column, info for the manifest)."""
     from forge.data.dedup import find_duplicates
     from forge.data.split import assign_splits, balance, check_leakage
     from forge.heap import give_back
@@ -43,7 +41,7 @@ def run_global(
             "near": int(pc.sum(pc.equal(dups["kind"], "near")).as_py() or 0),
         }
     }
-    if pre.split.check_leakage and leakage:
+    if pre.split.check_leakage:
         info["leakage"] = check_leakage(key_files, splits, pre.dedup, work)
         give_back()
     splits = splits.select(["row_id", "split", "copies"]).cast(SPLIT_SCHEMA)
@@ -56,25 +54,12 @@ MAX_DOUBLINGS = 6
 
 
 def run_global_retrying(
-    key_files: list[Path], pre: Any, work: Path, note: Any = None, leakage: bool = True
+    key_files: list[Path], pre: Any, work: Path, note: Any = None
 ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
     """run_global, again with twice the DuckDB memory when DuckDB runs out (a join or window
     over a few huge near-duplicate buckets cannot always spill). The decisions do not depend
     on the limit. Past the process limit's share, or MAX_DOUBLINGS, the error says what to set.
     """
-    return _retrying(lambda p: run_global(key_files, p, work, leakage), pre, work, note)
-
-
-def run_leakage(key_files: list[Path], splits: Path, pre: Any, work: Path, note: Any = None):
-    """The leakage check over the decided splits (a `write_decisions` splits file), with
-    the global step's out-of-memory retry: the manifest's `global_step.leakage`."""
-    from forge.data.split import check_leakage
-
-    table = pq.read_table(splits, columns=["row_id", "split"])
-    return _retrying(lambda p: check_leakage(key_files, table, p.dedup, work), pre, work, note)
-
-
-def _retrying(step: Any, pre: Any, work: Path, note: Any) -> Any:
     import shutil
 
     import duckdb
@@ -84,7 +69,7 @@ def _retrying(step: Any, pre: Any, work: Path, note: Any) -> Any:
 
     for attempt in range(MAX_DOUBLINGS + 1):
         try:
-            return step(pre)
+            return run_global(key_files, pre, work)
         except duckdb.OutOfMemoryException as e:
             shutil.rmtree(work, ignore_errors=True)
             now = max(parse_size(pre.dedup.memory_limit), parse_size(pre.split.memory_limit))

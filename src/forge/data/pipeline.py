@@ -165,10 +165,6 @@ def prepare(
             progress.note("global step: deduplication and splits")
             in_child(_global_step, work, n, pre)
         info = orjson.loads((gdir / "done").read_bytes())
-        # the leakage check only reports: it runs beside pass 2, in a child of its own
-        leak_job = None
-        if pre.split.check_leakage and not (gdir / LEAKAGE).exists():
-            leak_job = Child(_leakage_step, work, n, pre)
         # chat splits are concatenated while pass 2 runs, shard by shard in order
         streamed = (
             StreamedSplits(work, out, n)
@@ -177,15 +173,8 @@ def prepare(
         )
         done = streamed.shard_done if streamed is not None else None
         s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress, done)
-        if leak_job is not None:
-            leak_job.result()
-            leak_job = None
     finally:
         ex.close()
-        if leak_job is not None:
-            leak_job.cancel()
-    if pre.split.check_leakage:
-        info["leakage"] = orjson.loads((gdir / LEAKAGE).read_bytes())
 
     progress.note("writing outputs")
     splits = {s for st in s2 for s in st["splits"]}
@@ -302,68 +291,28 @@ def in_child(fn: Callable, *args: Any) -> Any:
     """Run a one-process step (global step, report) in a forked child: the memory it takes
     (DuckDB's buffers, the report's tables) goes back to the system when it ends, instead of
     staying in this process through the passes that follow. Errors propagate."""
-    return Child(fn, *args).result()
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
+    from forge.exec.local import die_with_parent
 
-class Child:
-    """`in_child` that runs in the background: `result()` waits for it (errors propagate),
-    `cancel()` lets it go (it dies with this process at the latest)."""
-
-    def __init__(self, fn: Callable, *args: Any):
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        from forge.exec.local import die_with_parent
-
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        self._pool = ProcessPoolExecutor(
-            1,
-            mp_context=mp.get_context(method),
-            initializer=die_with_parent,
-            initargs=(os.getpid(),),
-        )
-        self._future = self._pool.submit(fn, *args)
-
-    def result(self) -> Any:
-        try:
-            return self._future.result()
-        finally:
-            self._pool.shutdown(wait=True)
-
-    def cancel(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-LEAKAGE = "leakage.json"
-"""The leakage check's result in the global step's folder (written beside pass 2)."""
-
-
-def _key_files(work: Path, n: int) -> list[Path]:
-    return [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
-
-
-def _note(msg: str) -> None:
-    import sys
-
-    print(msg, file=sys.stderr)
-
-
-def _leakage_step(work: Path, n: int, pre: Any) -> None:
-    from forge.data.globalstep import run_leakage
-
-    gdir = work / "global"
-    tmp = gdir / "leakage-tmp"
-    leak = run_leakage(_key_files(work, n), gdir / "splits.parquet", pre, tmp, _note)
-    shutil.rmtree(tmp, ignore_errors=True)
-    atomic_write_bytes(gdir / LEAKAGE, orjson.dumps(leak, default=str))
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    with ProcessPoolExecutor(
+        1, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def _global_step(work: Path, n: int, pre: Any) -> None:
+    import sys
+
     from forge.data.globalstep import run_global_retrying, write_decisions
 
     gdir = work / "global"
+    keys = [work / "pass1" / f"shard-{i:05d}" / "keys.parquet" for i in range(n)]
     dups, splits, info = run_global_retrying(
-        _key_files(work, n), pre, gdir / "tmp", _note, leakage=False
+        keys, pre, gdir / "tmp", lambda msg: print(msg, file=sys.stderr)
     )
     write_decisions(dups, splits, gdir)
     shutil.rmtree(gdir / "tmp", ignore_errors=True)
