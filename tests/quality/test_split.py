@@ -4,6 +4,9 @@ import json
 from collections import Counter
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -289,3 +292,41 @@ def test_balance_cap_and_upsample(tmp_path, keys_writer):
     assert per_class(capped_limit)["neg"] == 40
     # deterministic
     assert balance(splits, files, BalanceConfig(enabled=True), 0).equals(capped)
+
+
+@pytest.mark.parametrize("cap", [1000, 3], ids=["all-pairs", "large-buckets"])
+def test_leakage_from_dedups_band_files_equals_its_own(shared_data, tmp_path, keys_writer, cap):
+    """The global step hands near dedup's band files to the leakage check (a superset of the
+    rows it checks); the result equals the check's own LSH over the kept rows alone, here
+    with many near pairs across splits (the splits keep the near duplicates)."""
+    rows = json.loads((shared_data / "chat/alpaca_5000.json").read_text())[:1500]
+    texts = [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in rows]
+    texts += [t.replace(" the ", " a ", 1) for t in texts[:400]]  # near duplicates
+    for k in range(6):  # clusters of 7 near copies: buckets past a cap of 3
+        texts += [t + f" (copy {k})" for t in texts[:60]]
+    texts += texts[:50]  # exact duplicates
+    cfg = DedupConfig(max_bucket_pairs=cap)
+    files = keys_writer(tmp_path / "k", texts, cfg, shards=3)
+    from forge.data.dedup import find_duplicates
+
+    bands = tmp_path / "bands"
+    removed = find_duplicates(files, cfg, tmp_path / "w", keep_bands=bands)
+    assert bands.is_dir() and removed.num_rows > 400
+    # the splits leave out the exact duplicates and every third row (cluster heads among
+    # them): fewer rows than the band files hold, so the candidates must come from the kept
+    # rows only (a large bucket's pairs are its rows against the lowest and the next one)
+    ids = pa.concat_tables(pq.read_table(f, columns=["row_id"]) for f in files)["row_id"]
+    exact = removed.filter(pc.equal(removed["kind"], "exact"))["row_id"]
+    drop = set(exact.to_pylist()) | {i for i in ids.to_pylist() if i % 3 == 0}
+    splits = assign_splits(
+        files,
+        pa.table({"row_id": pa.array(sorted(drop), pa.int64())}),
+        SplitConfig(validation=0.2, test=0.2),
+        0,
+        tmp_path / "w",
+    )
+    own = check_leakage(files, splits, cfg, tmp_path / "own")
+    reused = check_leakage(files, splits, cfg, tmp_path / "reused", bands)
+    print("OWN", own["near_pairs"], own["exact_pairs"], "REUSED", reused["near_pairs"])
+    assert own == reused
+    assert own["near_pairs"] > 50 and own["exact_pairs"] == 0

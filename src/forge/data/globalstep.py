@@ -5,6 +5,7 @@ the records; forge.data.dedup and forge.data.split do the work (out of core, thr
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,10 @@ def run_global(
 
     work.mkdir(parents=True, exist_ok=True)
     # give_back() between the stages: what one freed goes to the system before the next
-    dups = find_duplicates(key_files, pre.dedup, work)
+    # near dedup's band files, kept for the leakage check: the same config, a superset of
+    # the rows it checks (every row but exact duplicates)
+    bands = work / "bands" if pre.split.check_leakage else None
+    dups = find_duplicates(key_files, pre.dedup, work, keep_bands=bands)
     give_back()
     splits = assign_splits(key_files, dups, pre.split, pre.seed, work)
     give_back()
@@ -42,8 +46,11 @@ def run_global(
         }
     }
     if pre.split.check_leakage:
-        info["leakage"] = check_leakage(key_files, splits, pre.dedup, work)
+        reuse = bands if bands is not None and bands.is_dir() else None
+        info["leakage"] = check_leakage(key_files, splits, pre.dedup, work, reuse)
         give_back()
+    if bands is not None:
+        shutil.rmtree(bands, ignore_errors=True)
     splits = splits.select(["row_id", "split", "copies"]).cast(SPLIT_SCHEMA)
     dups = dups.select(["row_id", "dup_of", "kind"]).cast(DUP_SCHEMA)
     return dups, splits, info
@@ -60,7 +67,6 @@ def run_global_retrying(
     over a few huge near-duplicate buckets cannot always spill). The decisions do not depend
     on the limit. Past the process limit's share, or MAX_DOUBLINGS, the error says what to set.
     """
-    import shutil
 
     import duckdb
 

@@ -49,11 +49,15 @@ def _exact(con, key_files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     return res["row_id"].astype(np.int64), res["keep"].astype(np.int64)
 
 
-def find_duplicates(key_files: list[Path], cfg: DedupConfig, workdir: Path) -> pa.Table:
+def find_duplicates(
+    key_files: list[Path], cfg: DedupConfig, workdir: Path, keep_bands: Path | None = None
+) -> pa.Table:
     """Rows to remove: Table(row_id int64, dup_of int64, kind "exact"|"near"), by row_id.
 
     Reads only the key tables (row_id, exact_hash, minhash); bucket tables and pairs live in
-    DuckDB under `workdir` (spilling past `cfg.memory_limit`) and are deleted afterwards.
+    DuckDB under `workdir` (spilling past `cfg.memory_limit`) and are deleted afterwards,
+    except the LSH band files and signatures when `keep_bands` is given: they are moved there
+    (for the leakage check, forge.data.split.check_leakage), when near dedup made them.
     """
     key_files = [Path(f) for f in key_files]
     if not key_files or not (cfg.exact or cfg.near):
@@ -68,6 +72,7 @@ def find_duplicates(key_files: list[Path], cfg: DedupConfig, workdir: Path) -> p
             ex_ids, ex_keep = _exact(con, key_files)
             give_back()
         nr_ids = nr_keep = np.zeros(0, dtype=np.int64)
+        bands = None
         if cfg.near:
             bands = write_bands(key_files, cfg, work / "bands", skip=ex_ids)
             give_back()
@@ -80,6 +85,9 @@ def find_duplicates(key_files: list[Path], cfg: DedupConfig, workdir: Path) -> p
                 nr_ids, nr_keep = comp.removed()
                 del comp
                 give_back()
+        if keep_bands is not None and bands is not None:
+            shutil.rmtree(keep_bands, ignore_errors=True)
+            bands.rename(keep_bands)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -175,17 +175,23 @@ def _band_groups(bands_dir: Path) -> list[list[tuple[int, Path]]]:
     return [numbered[i : i + per] for i in range(0, len(numbered), per)]
 
 
-def candidate_pairs(con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int) -> None:
-    """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket.
+def candidate_pairs(
+    con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int, only: str | None = None
+) -> None:
+    """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket; with
+    `only` (a table of the connection with a `row_id` column), among those rows alone, as if
+    the band files held no other.
 
     The bands are queried a group at a time (see _band_groups): a bucket never spans two
     bands, so each group's pairs are complete on their own, and only the union of all groups
     is made distinct at the end. Memory stays that of one group whatever the input size.
     """
     con.execute("CREATE OR REPLACE TABLE cand (a BIGINT, b BIGINT)")
+    where = f" WHERE row_id IN (SELECT row_id FROM {only})" if only else ""
     for group in _band_groups(bands_dir):
         parts = " UNION ALL ".join(
             f"SELECT {band}::SMALLINT AS band, bucket, row_id FROM read_parquet({sql_str(f)})"
+            + where
             for band, f in group
         )
         con.execute(

@@ -31,10 +31,20 @@ _EXAMPLES = 10
 
 
 def check_leakage(
-    key_files: list[Path], splits: pa.Table, cfg: DedupConfig, workdir: Path
+    key_files: list[Path],
+    splits: pa.Table,
+    cfg: DedupConfig,
+    workdir: Path,
+    bands: Path | None = None,
 ) -> dict[str, Any]:
     """{"exact_pairs", "near_pairs", "examples": [{"a", "b", "split_a", "split_b", "kind",
-    "similarity"}], "ok"} over the rows of `splits` (Table(row_id, split))."""
+    "similarity"}], "ok"} over the rows of `splits` (Table(row_id, split)).
+
+    `bands`: LSH band files and signatures of a set of rows holding every row of `splits`
+    that has a signature (what near dedup made with the same config, find_duplicates'
+    `keep_bands`): the candidates are then taken from them among the rows of `splits`, the
+    same pairs as from band files of those rows alone, without reading the key tables'
+    signatures and hashing the bands again."""
     key_files = [Path(f) for f in key_files]
     work = Path(workdir) / "leakage"
     out: dict[str, Any] = {"exact_pairs": 0, "near_pairs": 0, "examples": [], "ok": True}
@@ -71,10 +81,17 @@ def check_leakage(
                     }
                 )
         if cfg.near:
-            keep = np.sort(s.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64))
-            bands = write_bands(key_files, cfg, work / "bands", only=keep)
+            only = None
             if bands is not None:
-                candidate_pairs(con, bands, cfg.max_bucket_pairs)
+                # the kept rows, as a table of the database (a registered Arrow table would
+                # be scanned again for every band)
+                con.execute("CREATE OR REPLACE TABLE kept AS SELECT row_id FROM s")
+                only = "kept"
+            else:
+                keep = np.sort(s.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64))
+                bands = write_bands(key_files, cfg, work / "bands", only=keep)
+            if bands is not None:
+                candidate_pairs(con, bands, cfg.max_bucket_pairs, only)
                 vp = work / "verified.parquet"
                 schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("j", pa.float64())])
                 # the verified pairs go to disk as they come: with dedup off there can be
