@@ -182,3 +182,22 @@ def test_word_characters_are_the_regex_word_characters():
     for m in re.finditer(r"\w", text):
         expected[m.start()] = True
     assert (_is_word(every) == expected).all()
+    flags = np.empty(0x110000, np.int8)
+    _is_word(every.astype(np.uint32), out=flags)
+    assert (flags.view(bool) == expected).all()
+
+
+@pytest.mark.parametrize("cfg", [DedupConfig(), DedupConfig(ngram="char", ngram_size=5)])
+def test_key_table_hashes_equal_the_plain_functions(cfg):
+    from forge.data.dedup import exact_hash, key_table
+
+    texts = ODD_TEXTS + TEXTS + ["  Mixed   CASE\n\nand\twhitespace  "]
+    table = key_table(list(range(len(texts))), texts, cfg)
+    assert table["exact_hash"].to_pylist() == [exact_hash(t, cfg) for t in texts]
+    sig = np.array(table["minhash"].to_pylist(), dtype=np.uint32)
+    for t, s in zip(texts, sig, strict=True):
+        assert (s == reference_signature(t, cfg)).all(), t[:60]
+    # a reused hasher (its work arrays kept from earlier batches) gives the same signatures
+    m = MinHasher(cfg)
+    m.signatures(["long text " * 30000, "x"])
+    assert (m.signatures(texts) == sig).all()

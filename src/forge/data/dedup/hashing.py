@@ -42,7 +42,12 @@ def fold(text: str, cfg: DedupConfig) -> str:
 
 def exact_hash(text: str, cfg: DedupConfig) -> int:
     """xxh3_64 of the folded text, as an unsigned 64-bit int (the key table's `exact_hash`)."""
-    return xxhash.xxh3_64_intdigest(fold(text, cfg).encode("utf-8", "surrogatepass"))
+    return folded_hash(fold(text, cfg))
+
+
+def folded_hash(folded: str) -> int:
+    """`exact_hash` of a text already folded."""
+    return xxhash.xxh3_64_intdigest(folded.encode("utf-8", "surrogatepass"))
 
 
 def content_text(record: Any, cfg: DedupConfig) -> str:
