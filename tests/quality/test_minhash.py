@@ -201,3 +201,24 @@ def test_key_table_hashes_equal_the_plain_functions(cfg):
     m = MinHasher(cfg)
     m.signatures(["long text " * 30000, "x"])
     assert (m.signatures(texts) == sig).all()
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [DedupConfig(), DedupConfig(lowercase=False), DedupConfig(normalize_whitespace=False)],
+    ids=["fold", "case-kept", "spaces-kept"],
+)
+def test_fold_all_equals_fold(cfg):
+    import random
+
+    from forge.data.dedup.hashing import fold, fold_all
+
+    pieces = [" ", "  ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+              "\u3000", "A", "b", "Z9_", "ß", "İ", "Σ", "word", "WORD", "\x00", "\x7f", ""]  # fmt: skip
+    rng = random.Random(7)
+    texts = ["", " ", "   ", "a", " a ", "\n\nA  b\t\tC\n", "", "x"] + ODD_TEXTS + TEXTS
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    assert fold_all(texts, cfg) == [fold(t, cfg) for t in texts]
+    for i in range(0, 40):
+        assert fold_all(texts[i : i + 3], cfg) == [fold(t, cfg) for t in texts[i : i + 3]]
+    assert fold_all([], cfg) == []

@@ -17,6 +17,9 @@ from forge.data.normalize import Reject
 from forge.data.records import TextDoc
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The ASCII ones of _CONTROL, as bytes: deleting them from an ASCII text's bytes is a cheap
+# test that the (much slower) regex has nothing to remove
+_CONTROL_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _THINK = re.compile(r"<think>.*?</think>\s*", re.S)
 _TOOL_CALL = re.compile(r"<tool_call>.*?</tool_call>\s*", re.S)
@@ -61,7 +64,8 @@ class Cleaner:
 
     def text(self, s: str) -> str:
         cfg = self.cfg
-        if not s.isascii():
+        ascii_ = s.isascii()  # stays true: no step below adds a non-ASCII character
+        if not ascii_:
             if cfg.fix_mojibake and _MOJIBAKE.search(s):
                 fixed = _ftfy(s)
                 if fixed != s:
@@ -82,7 +86,12 @@ class Cleaner:
             if "\n\n\n" in s or "\n \n" in s or "\n\t\n" in s:
                 s = _BLANKS.sub("\n\n", s)
         if cfg.control_chars:
-            s = _CONTROL.sub("", s)
+            if ascii_:
+                b = s.encode("ascii")
+                if len(b.translate(None, _CONTROL_ASCII)) != len(b):
+                    s = _CONTROL.sub("", s)
+            else:
+                s = _CONTROL.sub("", s)
         return s
 
     def conversation(self, conv: Conversation) -> Conversation:

@@ -61,6 +61,8 @@ def _str(obj: Mapping[str, Any], key: str, required: bool = True) -> str:
 
 
 def _meta(obj: Mapping[str, Any], used: set[str]) -> dict[str, Any]:
+    if len(obj) == 1 and ("messages" in obj or "conversations" in obj):
+        return {}  # a chat row with nothing else
     return {k: v for k, v in obj.items() if k not in used and k not in _CONSUMED}
 
 
@@ -173,6 +175,10 @@ def _openai(obj: Mapping[str, Any]) -> Conversation:
         role = m.get("role")
         if not isinstance(role, str):
             raise Reject("unknown_role", f"{key}[{i}].role = {role!r}")
+        if len(m) == 2 and content is not None:
+            # the usual {role, content}: what from_dict makes of it, without the copy
+            msgs.append(Message(role.lower(), content))
+            continue
         calls = m.get("tool_calls")
         if calls is not None and not isinstance(calls, list):
             raise Reject("bad_tool_call", f"{key}[{i}].tool_calls must be a list")

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from forge.config.quality import DedupConfig
-from forge.data.dedup.hashing import fold, folded_hash
+from forge.data.dedup.hashing import fold_all, folded_hash
 from forge.data.dedup.minhash import MinHasher
 
 
@@ -49,7 +49,7 @@ def key_table(
     n = len(texts)
     ids = np.asarray(row_ids, dtype=np.int64)
     # Each text is folded once, for its exact hash (`exact_hash`) and for its shingles.
-    folded = [fold(t, cfg) for t in texts]
+    folded = fold_all(texts, cfg)
     hashes = pa.array([folded_hash(f) for f in folded], type=pa.uint64())
     if cfg.near:
         sig = (hasher or MinHasher(cfg)).signatures_folded(folded)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from forge.config.quality import DedupConfig
-from forge.data.dedup.hashing import fold, mix64
+from forge.data.dedup.hashing import fold_all, mix64
 
 # Base of the polynomial hash: any odd constant is invertible modulo 2^64.
 _BASE = 0x9E3779B97F4A7C15 | 1
@@ -190,7 +190,7 @@ class MinHasher:
 
     def shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(shingle hashes uint64, offsets (len(texts)+1,)): every document has >= 1 shingle."""
-        return self._shingles([fold(t, self.cfg) for t in texts])
+        return self._shingles(fold_all(texts, self.cfg))
 
     def _shingles(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if self.cfg.ngram == "char":
@@ -230,7 +230,7 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """MinHash signatures, (len(texts), num_perm) uint32."""
-        return self.signatures_folded([fold(t, self.cfg) for t in texts])
+        return self.signatures_folded(fold_all(texts, self.cfg))
 
     def signatures_folded(self, folded: Sequence[str]) -> np.ndarray:
         """`signatures` of texts already passed through `fold` with this config (the key
