@@ -111,6 +111,24 @@ def sanitize(conv: Conversation) -> Conversation:
     msgs = conv.messages
     if not msgs:
         raise Reject("empty_conversation", "no messages")
+    n = len(msgs)
+    if not n & 1:
+        # the usual shape, user and assistant turns in turn with text in each: every check
+        # below passes and nothing is dropped (`isspace` is False for "", True for what
+        # `strip` would empty)
+        for i in range(0, n, 2):
+            u, a = msgs[i], msgs[i + 1]
+            if (
+                u.role != "user"
+                or a.role != "assistant"
+                or not u.content
+                or u.content.isspace()
+                or not a.content
+                or a.content.isspace()
+            ):
+                break
+        else:
+            return conv
     has_answer = any(m.role == "assistant" for m in msgs)
     for i, m in enumerate(msgs):
         if m.role not in ROLES:
