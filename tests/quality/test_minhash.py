@@ -222,3 +222,11 @@ def test_fold_all_equals_fold(cfg):
     for i in range(0, 40):
         assert fold_all(texts[i : i + 3], cfg) == [fold(t, cfg) for t in texts[i : i + 3]]
     assert fold_all([], cfg) == []
+
+
+def test_space_characters_are_str_isspace():
+    from forge.data.dedup.hashing import _is_space
+
+    every = np.arange(0x110000, dtype=np.uint32)
+    expected = np.array([chr(c).isspace() for c in range(0x110000)])
+    assert (_is_space(every) == expected).all()
