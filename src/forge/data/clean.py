@@ -95,10 +95,11 @@ class Cleaner:
         return s
 
     def conversation(self, conv: Conversation) -> Conversation:
+        text = self.text
         for m in conv.messages:
-            m.content = self.text(m.content)
+            m.content = text(m.content)
             if m.reasoning:
-                m.reasoning = self.text(m.reasoning)
+                m.reasoning = text(m.reasoning)
         return conv
 
     def doc(self, doc: TextDoc) -> TextDoc:
@@ -165,4 +166,4 @@ def _called(msgs: list, i: int) -> bool:
 def total_chars(rec: Conversation | TextDoc) -> int:
     if isinstance(rec, TextDoc):
         return len(rec.text)
-    return sum(len(m.content) for m in rec.messages)
+    return sum([len(m.content) for m in rec.messages])

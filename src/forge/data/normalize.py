@@ -164,6 +164,12 @@ def _openai(obj: Mapping[str, Any]) -> Conversation:
         raise Reject("wrong_type", f"'{key}' must be a list of messages")
     msgs: list[Message] = []
     for i, m in enumerate(turns):
+        if type(m) is dict and len(m) == 2:
+            content, role = m.get("content"), m.get("role")
+            if type(content) is str and type(role) is str:
+                # the usual {role, content}: what the checks and from_dict below make of it
+                msgs.append(Message(role.lower(), content))
+                continue
         if not isinstance(m, dict):
             raise Reject("wrong_type", f"{key}[{i}] is {type(m).__name__}, expected an object")
         content = m.get("content")
@@ -175,16 +181,14 @@ def _openai(obj: Mapping[str, Any]) -> Conversation:
         role = m.get("role")
         if not isinstance(role, str):
             raise Reject("unknown_role", f"{key}[{i}].role = {role!r}")
-        if len(m) == 2 and content is not None:
-            # the usual {role, content}: what from_dict makes of it, without the copy
-            msgs.append(Message(role.lower(), content))
-            continue
         calls = m.get("tool_calls")
         if calls is not None and not isinstance(calls, list):
             raise Reject("bad_tool_call", f"{key}[{i}].tool_calls must be a list")
         msg = Message.from_dict({**m, "content": content or ""})
         msg.role = role.lower()
         msgs.append(msg)
+    if len(obj) == 1:  # the messages alone: no tools, no id, no meta
+        return Conversation(msgs)
     return Conversation(msgs, tools=_tools(obj), id=_row_id(obj), meta=_meta(obj, set()))
 
 
@@ -207,7 +211,10 @@ def normalize(
     """One raw row -> its records (one, or one per path for OASST trees with paths=all)."""
     if not isinstance(obj, dict):
         raise Reject("not_an_object", f"the row is {type(obj).__name__}, expected an object")
-    obj = apply_fields(obj, fields or {})
+    if fields:
+        obj = apply_fields(obj, fields)
+    if fmt == "openai":
+        return [_openai(obj)]
     if fmt in _PAIR_KEYS:
         return [_pair(obj, fmt)]
     if fmt == "sharegpt":

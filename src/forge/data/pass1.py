@@ -143,10 +143,10 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
             v.clear()
         recs.clear()
 
-    # per stage [in, out, rejected], put into `counts` at the end (a dict lookup per row and
-    # stage is a measurable share of a shard's time)
-    n_read, n_norm, n_clean, n_filt = [0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]
-    produced = 0
+    # Stage counters in locals (a dict update per row and stage was a measurable share of a
+    # shard's time). Rows in at read and clean, rejected at each stage; the rest follows:
+    # out = in - rejected, and a stage's input is the previous stage's output.
+    read_in = read_rej = norm_rej = clean_in = clean_rej = filt_rej = produced = 0
     add_row, add_file, add_line = batch["row_id"].append, batch["file"].append, batch["line"].append
     add_record, add_chars = batch["record"].append, batch["n_chars"].append
     for piece in shard.pieces:
@@ -154,6 +154,7 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
         src = plan.sources[f.source]
         expand_ids = src.format == "oasst" and src.oasst_paths == "all"
         fmt, fields, oasst_paths = src.format, src.fields, src.oasst_paths
+        file_bits = f.index << 40  # row_id(f.index, i) == file_bits | i
         for rec_index, line, obj in iter_records(
             f.path,
             f.encoding,
@@ -162,25 +163,22 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
             end=piece.end,
             first_line=piece.first_line,
         ):
-            n_read[0] += 1
-            base_id = row_id(f.index, rec_index)
+            read_in += 1
+            base_id = file_bits | rec_index
             if isinstance(obj, RawError):
-                n_read[2] += 1
+                read_rej += 1
                 rejects.add(f.path, line, "read", obj.reason, obj.detail, base_id)
                 continue
-            n_read[1] += 1
-            n_norm[0] += 1
             try:
                 out = normalize(obj, fmt, fields, oasst_paths=oasst_paths)
             except Reject as r:
-                n_norm[2] += 1
+                norm_rej += 1
                 rejects.add(f.path, line, "normalize", r.reason, r.detail, base_id)
                 continue
-            n_norm[1] += 1
             produced += len(out)
-            for k, rec in enumerate(out[:MAX_PATHS]):
-                rid = row_id(f.index, rec_index * MAX_PATHS + k) if expand_ids else base_id
-                n_clean[0] += 1
+            for k, rec in enumerate(out[:MAX_PATHS] if len(out) > 1 else out):
+                rid = file_bits | (rec_index * MAX_PATHS + k) if expand_ids else base_id
+                clean_in += 1
                 try:
                     if isinstance(rec, TextDoc):
                         cleaner.doc(rec)
@@ -189,19 +187,16 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
                     else:
                         sanitize(cleaner.conversation(rec))
                 except Reject as r:
-                    n_clean[2] += 1
+                    clean_rej += 1
                     rejects.add(f.path, line, "clean", r.reason, r.detail, rid)
                     continue
-                n_clean[1] += 1
-                n_filt[0] += 1
                 n = total_chars(rec)
                 try:
                     filters.check(rec, n)
                 except Reject as r:
-                    n_filt[2] += 1
+                    filt_rej += 1
                     rejects.add(f.path, line, "filter", r.reason, r.detail, rid)
                     continue
-                n_filt[1] += 1
                 chars += n
                 add_row(rid)
                 add_file(f.index)
@@ -211,10 +206,17 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
                 recs.append(rec)
                 if len(recs) >= BATCH:
                     flush()
-    for stage, (n_in, n_out, n_rej) in zip(STAGES, (n_read, n_norm, n_clean, n_filt), strict=True):
-        counts[stage]["in"] += n_in
-        counts[stage]["out"] += n_out
-        counts[stage]["rejected"] += n_rej
+    norm_in = read_in - read_rej
+    filt_in = clean_in - clean_rej
+    for stage, n_in, n_rej in (
+        ("read", read_in, read_rej),
+        ("normalize", norm_in, norm_rej),
+        ("clean", clean_in, clean_rej),
+        ("filter", filt_in, filt_rej),
+    ):
+        counts[stage]["in"] = n_in
+        counts[stage]["out"] = n_in - n_rej
+        counts[stage]["rejected"] = n_rej
     counts["normalize"]["produced"] = produced
     flush()
     rec_writer.close()
