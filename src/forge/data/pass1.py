@@ -103,8 +103,8 @@ class _Rejects:
 def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
     """Process shard ``index``; returns its stats (also written as the shard's marker)."""
     # The rows make no reference cycles (reference counting frees them), but their many small
-    # objects set off the cycle collector again and again, each time walking every live
-    # object: ~10% of a shard's time. It is off for the shard and back on after.
+    # objects set off the cycle collector again and again, each time walking the live objects:
+    # 3-10% of a shard's time. It is off for the shard and back on after.
     gc_on = gc.isenabled()
     gc.disable()
     try:
