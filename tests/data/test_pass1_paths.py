@@ -105,3 +105,16 @@ def test_sanitize_short_path_agrees_with_the_checks():
                 if isinstance(want, str) and want == "bad_role_order" and rs[0] == "system":
                     continue  # a second system turn: the two callers differ in where it is
                 assert got == want, (rs, cs)
+
+
+def test_blank_line_hint_is_the_three_substring_tests():
+    import itertools
+
+    from forge.data.clean import _BLANKS_HINT
+
+    for n in range(6):
+        for chars in itertools.product("\n \tx", repeat=n):
+            s = "".join(chars)
+            assert bool(_BLANKS_HINT.search(s)) == (
+                "\n\n\n" in s or "\n \n" in s or "\n\t\n" in s
+            ), repr(s)

@@ -21,6 +21,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # test that the (much slower) regex has nothing to remove
 _CONTROL_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+# "\n\n\n" in s or "\n \n" in s or "\n\t\n" in s, the test in front of _BLANKS, in one scan
+# (three substring searches cost three times as much on text with many line breaks)
+_BLANKS_HINT = re.compile("\n(?:\n\n| \n|\t\n)")
 _THINK = re.compile(r"<think>.*?</think>\s*", re.S)
 _TOOL_CALL = re.compile(r"<tool_call>.*?</tool_call>\s*", re.S)
 
@@ -83,7 +86,7 @@ class Cleaner:
             if "\r" in s:
                 s = s.replace("\r\n", "\n").replace("\r", "\n")
             s = s.strip()
-            if "\n\n\n" in s or "\n \n" in s or "\n\t\n" in s:
+            if _BLANKS_HINT.search(s):
                 s = _BLANKS.sub("\n\n", s)
         if cfg.control_chars:
             if ascii_:
