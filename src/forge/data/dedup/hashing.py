@@ -152,7 +152,11 @@ def content_text(record: Any, cfg: DedupConfig) -> str:
     document text, any other name a meta column.
     """
     if not cfg.fields and type(record) is Conversation:
-        return "\n".join([f"{m.role}: {m.content or ''}" for m in record.messages])
+        # "\n".join(f"{role}: {content}"), as one join (no string per message)
+        parts: list[str] = []
+        for m in record.messages:
+            parts += (m.role, ": ", m.content or "", "\n")
+        return "".join(parts[:-1])
     if isinstance(record, dict):
         messages = record.get("messages")
         text = record.get("text")
