@@ -182,3 +182,51 @@ def test_word_characters_are_the_regex_word_characters():
     for m in re.finditer(r"\w", text):
         expected[m.start()] = True
     assert (_is_word(every) == expected).all()
+    flags = np.empty(0x110000, np.int8)
+    _is_word(every.astype(np.uint32), out=flags)
+    assert (flags.view(bool) == expected).all()
+
+
+@pytest.mark.parametrize("cfg", [DedupConfig(), DedupConfig(ngram="char", ngram_size=5)])
+def test_key_table_hashes_equal_the_plain_functions(cfg):
+    from forge.data.dedup import exact_hash, key_table
+
+    texts = ODD_TEXTS + TEXTS + ["  Mixed   CASE\n\nand\twhitespace  "]
+    table = key_table(list(range(len(texts))), texts, cfg)
+    assert table["exact_hash"].to_pylist() == [exact_hash(t, cfg) for t in texts]
+    sig = np.array(table["minhash"].to_pylist(), dtype=np.uint32)
+    for t, s in zip(texts, sig, strict=True):
+        assert (s == reference_signature(t, cfg)).all(), t[:60]
+    # a reused hasher (its work arrays kept from earlier batches) gives the same signatures
+    m = MinHasher(cfg)
+    m.signatures(["long text " * 30000, "x"])
+    assert (m.signatures(texts) == sig).all()
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [DedupConfig(), DedupConfig(lowercase=False), DedupConfig(normalize_whitespace=False)],
+    ids=["fold", "case-kept", "spaces-kept"],
+)
+def test_fold_all_equals_fold(cfg):
+    import random
+
+    from forge.data.dedup.hashing import fold, fold_all
+
+    pieces = [" ", "  ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+              "\u3000", "A", "b", "Z9_", "ß", "İ", "Σ", "word", "WORD", "\x00", "\x7f", ""]  # fmt: skip
+    rng = random.Random(7)
+    texts = ["", " ", "   ", "a", " a ", "\n\nA  b\t\tC\n", "", "x"] + ODD_TEXTS + TEXTS
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    assert fold_all(texts, cfg) == [fold(t, cfg) for t in texts]
+    for i in range(0, 40):
+        assert fold_all(texts[i : i + 3], cfg) == [fold(t, cfg) for t in texts[i : i + 3]]
+    assert fold_all([], cfg) == []
+
+
+def test_space_characters_are_str_isspace():
+    from forge.data.dedup.hashing import _is_space
+
+    every = np.arange(0x110000, dtype=np.uint32)
+    expected = np.array([chr(c).isspace() for c in range(0x110000)])
+    assert (_is_space(every) == expected).all()

@@ -61,6 +61,8 @@ def _str(obj: Mapping[str, Any], key: str, required: bool = True) -> str:
 
 
 def _meta(obj: Mapping[str, Any], used: set[str]) -> dict[str, Any]:
+    if len(obj) == 1 and ("messages" in obj or "conversations" in obj):
+        return {}  # a chat row with nothing else
     return {k: v for k, v in obj.items() if k not in used and k not in _CONSUMED}
 
 
@@ -162,6 +164,12 @@ def _openai(obj: Mapping[str, Any]) -> Conversation:
         raise Reject("wrong_type", f"'{key}' must be a list of messages")
     msgs: list[Message] = []
     for i, m in enumerate(turns):
+        if type(m) is dict and len(m) == 2:
+            content, role = m.get("content"), m.get("role")
+            if type(content) is str and type(role) is str:
+                # the usual {role, content}: what the checks and from_dict below make of it
+                msgs.append(Message(role.lower(), content))
+                continue
         if not isinstance(m, dict):
             raise Reject("wrong_type", f"{key}[{i}] is {type(m).__name__}, expected an object")
         content = m.get("content")
@@ -179,6 +187,8 @@ def _openai(obj: Mapping[str, Any]) -> Conversation:
         msg = Message.from_dict({**m, "content": content or ""})
         msg.role = role.lower()
         msgs.append(msg)
+    if len(obj) == 1:  # the messages alone: no tools, no id, no meta
+        return Conversation(msgs)
     return Conversation(msgs, tools=_tools(obj), id=_row_id(obj), meta=_meta(obj, set()))
 
 
@@ -201,7 +211,10 @@ def normalize(
     """One raw row -> its records (one, or one per path for OASST trees with paths=all)."""
     if not isinstance(obj, dict):
         raise Reject("not_an_object", f"the row is {type(obj).__name__}, expected an object")
-    obj = apply_fields(obj, fields or {})
+    if fields:
+        obj = apply_fields(obj, fields)
+    if fmt == "openai":
+        return [_openai(obj)]
     if fmt in _PAIR_KEYS:
         return [_pair(obj, fmt)]
     if fmt == "sharegpt":

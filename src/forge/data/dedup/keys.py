@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from forge.config.quality import DedupConfig
-from forge.data.dedup.hashing import exact_hash
+from forge.data.dedup.hashing import fold_all, folded_hash
 from forge.data.dedup.minhash import MinHasher
 
 
@@ -48,9 +48,11 @@ def key_table(
     """Build one shard's key table from the dedup texts (see `content_text`) of its rows."""
     n = len(texts)
     ids = np.asarray(row_ids, dtype=np.int64)
-    hashes = pa.array([exact_hash(t, cfg) for t in texts], type=pa.uint64())
+    # Each text is folded once, for its exact hash (`exact_hash`) and for its shingles.
+    folded = fold_all(texts, cfg)
+    hashes = pa.array([folded_hash(f) for f in folded], type=pa.uint64())
     if cfg.near:
-        sig = (hasher or MinHasher(cfg)).signatures(texts)
+        sig = (hasher or MinHasher(cfg)).signatures_folded(folded)
         minhash = pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), cfg.num_perm)
     else:
         minhash = pa.nulls(n, pa.list_(pa.uint32(), cfg.num_perm))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from forge.config.quality import DedupConfig
-from forge.data.dedup.hashing import fold, mix64
+from forge.data.dedup.hashing import fold_all, mix64
 
 # Base of the polynomial hash: any odd constant is invertible modulo 2^64.
 _BASE = 0x9E3779B97F4A7C15 | 1
@@ -85,25 +85,36 @@ def _window_hashes(
 
 
 def _codepoints(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+    return _codepoints32(text).astype(np.uint64)
+
+
+def _codepoints32(text: str) -> np.ndarray:
+    """The code points as uint32, a view of the encoded bytes (no copy); products with the
+    uint64 powers are uint64 all the same."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 _BMP_WORD: list[np.ndarray] = []
 
 
-def _is_word(cp: np.ndarray) -> np.ndarray:
+def _is_word(cp: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Which code points are word characters as the regex `\\w` of a str pattern sees them
     (str.isalnum() of the character, or `_`): a lookup table over the Basic Multilingual
-    Plane, built once, and `isalnum` for each distinct code point above it."""
+    Plane, built once, and `isalnum` for each distinct code point above it.
+
+    `out`, when given, is an int8 array of len(cp) that receives the flags (0/1) and is
+    returned; otherwise a new bool array is."""
     if not _BMP_WORD:
         _BMP_WORD.append(
             np.fromiter((chr(c).isalnum() or c == 95 for c in range(0x10000)), bool, 0x10000)
         )
     table = _BMP_WORD[0]
-    small = cp < 0x10000
-    out = table[np.where(small, cp, 0)]
-    if not small.all():
-        big = np.flatnonzero(~small)
+    if out is None:
+        out = table[np.minimum(cp, 0xFFFF)]
+    else:
+        np.take(table.view(np.int8), np.minimum(cp, 0xFFFF, dtype=np.uint32), out=out)
+    if cp.max(initial=0) > 0xFFFF:
+        big = np.flatnonzero(cp > 0xFFFF)
         values, inverse = np.unique(cp[big], return_inverse=True)
         word = np.fromiter((chr(int(v)).isalnum() for v in values), bool, len(values))
         out[big] = word[inverse]
@@ -119,53 +130,87 @@ class MinHasher:
         hi = np.iinfo(np.uint64).max
         self._a = rng.integers(1, hi, size=cfg.num_perm, dtype=np.uint64, endpoint=True) | 1
         self._b = rng.integers(0, hi, size=cfg.num_perm, dtype=np.uint64, endpoint=True)
+        # Work arrays kept from batch to batch: a fresh multi-megabyte array costs a page
+        # fault per 4 KB page on first touch, which is a large share of a batch's time.
+        self._work: dict[str, np.ndarray] = {}
+
+    def _scratch(self, name: str, n: int, dtype: type) -> np.ndarray:
+        """An uninitialized work array of n items, reused by later batches when it is no
+        bigger than a usual batch needs (one huge document does not stay in memory)."""
+        buf = self._work.get(name)
+        if buf is not None and len(buf) >= n:
+            return buf[:n]
+        if n > _POWERS_KEPT + 1:
+            return np.empty(n, dtype=dtype)
+        buf = np.empty(_POWERS_KEPT + 1, dtype=dtype)
+        self._work[name] = buf
+        return buf[:n]
 
     # -- shingles --------------------------------------------------------------------------
-    def _char_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        folded = [fold(t, self.cfg) for t in texts]
+    def _char_tokens(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
         offsets = np.zeros(len(folded) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in folded], out=offsets[1:])
         return _codepoints("".join(folded)), offsets
 
-    def _word_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _word_tokens(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Word hashes: the runs of word characters (`\\w+`) of each doc, each hashed from
-        code-point prefixes (a run's hash does not depend on where it starts)."""
-        docs = [t.casefold() for t in texts] if self.cfg.lowercase else texts
-        big = " ".join(docs)  # a space is no word character: runs never cross documents
-        cp = _codepoints(big)
-        if len(cp) == 0:
-            return np.zeros(0, dtype=np.uint64), np.zeros(len(docs) + 1, dtype=np.int64)
-        word = _is_word(cp)
-        edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=0, append=0))
+        code-point prefixes (a run's hash does not depend on where it starts).
+
+        The docs are the texts folded by `fold`: case folded when the config says so. Its
+        whitespace folding changes no run of word characters (no whitespace character is a
+        word character), so the runs are those of the case-folded text."""
+        big = " ".join(folded)  # a space is no word character: runs never cross documents
+        cp = _codepoints32(big)
+        n = len(cp)
+        if n == 0:
+            return np.zeros(0, dtype=np.uint64), np.zeros(len(folded) + 1, dtype=np.int64)
+        # Run edges: where the word flag changes between neighbours (a non-word character
+        # stands before the text and after it). Kept in int8/bool: np.diff with a prepended
+        # scalar would widen the whole array to int64.
+        flag = self._scratch("flag", n + 1, np.int8)
+        flag[0] = 0
+        _is_word(cp, out=flag[1:])
+        change = self._scratch("change", n + 1, np.bool_)
+        np.not_equal(flag[1:], flag[:-1], out=change[:-1])
+        change[-1] = flag[-1] != 0
+        edges = np.flatnonzero(change)
         starts, ends = edges[0::2], edges[1::2]  # runs are [start, end)
-        pw, inv = _powers(len(cp))
-        prefix = np.zeros(len(cp) + 1, dtype=np.uint64)
-        np.cumsum(cp * pw[: len(cp)], dtype=np.uint64, out=prefix[1:])
+        pw, inv = _powers(n)
+        prefix = self._scratch("prefix", n + 1, np.uint64)
+        prefix[0] = 0
+        np.multiply(pw[:n], cp, out=prefix[1:])
+        np.cumsum(prefix[1:], dtype=np.uint64, out=prefix[1:])
         wh = mix64((prefix[ends] - prefix[starts]) * inv[starts])
         # Document d spans [dstart[d], dstart[d] + len(docs[d])) in `big`.
-        lens = np.fromiter((len(d) for d in docs), np.int64, len(docs))
-        dstart = np.zeros(len(docs), dtype=np.int64)
+        lens = np.fromiter((len(d) for d in folded), np.int64, len(folded))
+        dstart = np.zeros(len(folded), dtype=np.int64)
         np.cumsum(lens[:-1] + 1, out=dstart[1:])
-        woff = np.searchsorted(starts, np.append(dstart, len(cp) + 1))
+        woff = np.searchsorted(starts, np.append(dstart, n + 1))
         return wh, woff.astype(np.int64)
 
     def shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(shingle hashes uint64, offsets (len(texts)+1,)): every document has >= 1 shingle."""
-        texts = list(texts)
+        return self._shingles(fold_all(texts, self.cfg))
+
+    def _shingles(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if self.cfg.ngram == "char":
-            tokens, offsets = self._char_tokens(texts)
+            tokens, offsets = self._char_tokens(folded)
         else:
-            tokens, offsets = self._word_tokens(texts)
+            tokens, offsets = self._word_tokens(folded)
         return _window_hashes(tokens, offsets, self.cfg.ngram_size)
 
     # -- signatures ------------------------------------------------------------------------
-    def _sign_batch(self, texts: list[str]) -> np.ndarray:
-        sh, soff = self.shingles(texts)
-        d = len(texts)
+    def _sign_batch(self, folded: list[str]) -> np.ndarray:
+        sh, soff = self._shingles(folded)
+        d = len(folded)
         sig = np.empty((d, self.cfg.num_perm), dtype=np.uint32)
         a, b = self._a[:, None], self._b[:, None]
-        # one block's products, reused: a fresh 8 MB array per block costs its page faults
-        buf = np.empty((self.cfg.num_perm, min(_BLOCK, len(sh))), dtype=np.uint64)
+        # one block's products, reused (by the next batches too): a fresh 8 MB array per
+        # block costs its page faults
+        buf = self._work.get("block")
+        if buf is None:
+            buf = np.empty((self.cfg.num_perm, _BLOCK), dtype=np.uint64)
+            self._work["block"] = buf
         d0 = 0
         while d0 < d:
             d1 = int(np.searchsorted(soff, soff[d0] + _BLOCK, side="right")) - 1
@@ -185,15 +230,20 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """MinHash signatures, (len(texts), num_perm) uint32."""
-        texts = list(texts)
-        out = np.empty((len(texts), self.cfg.num_perm), dtype=np.uint32)
+        return self.signatures_folded(fold_all(texts, self.cfg))
+
+    def signatures_folded(self, folded: Sequence[str]) -> np.ndarray:
+        """`signatures` of texts already passed through `fold` with this config (the key
+        table folds each text once, for its exact hash and for these)."""
+        folded = list(folded)
+        out = np.empty((len(folded), self.cfg.num_perm), dtype=np.uint32)
         i = 0
-        while i < len(texts):
+        while i < len(folded):
             j, chars = i, 0
-            while j < len(texts) and (j == i or chars + len(texts[j]) <= _BATCH_CHARS):
-                chars += len(texts[j])
+            while j < len(folded) and (j == i or chars + len(folded[j]) <= _BATCH_CHARS):
+                chars += len(folded[j])
                 j += 1
-            out[i:j] = self._sign_batch(texts[i:j])
+            out[i:j] = self._sign_batch(folded[i:j])
             i = j
         return out
 
