@@ -22,6 +22,9 @@ def test_cleaning_repairs_and_normalizes():
     assert c.text("  caf\u00c3\u00a9 \r\nok\x07\n\n\n\nend ") == "caf\u00e9 \nok\n\nend"
     assert c.repaired == 1
     assert c.text("e\u0301") == "\u00e9"  # NFC
+    # blank lines holding spaces or tabs are squeezed whatever their width
+    for blank in (" ", "  ", "\t \t", ""):
+        assert c.text(f"a\n{blank}\n\nb") == "a\n\nb", repr(blank)
     assert c.text("<think>plan</think>Answer <tool_call>{}</tool_call>") == "Answer"
     assert c.artifacts == 2
     assert Cleaner(CleaningConfig()).text("<think>x</think>y") == "<think>x</think>y"
