@@ -81,7 +81,8 @@ def mark(messages: list[dict], mode: str = "guarded", same_user_ids: bool = Fals
 def has_marker_chars(messages: list[dict]) -> bool:
     for m in messages:
         c = m.get("content")
-        if isinstance(c, str) and _MARKER_CHARS.search(c):
+        # every marker character is non-ASCII: an ASCII content (most) needs no search
+        if isinstance(c, str) and not c.isascii() and _MARKER_CHARS.search(c):
             return True
     return False
 
