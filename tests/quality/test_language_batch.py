@@ -165,6 +165,13 @@ def test_languages_on_each_language_and_script():
         "the " * 600 + "de la " * 2000,  # beyond the 2000-character sample
         "a" * 5000,
         "_ the_ __and__ of1 2to",
+        "\x80\x84Ê",  # C1 controls next to letters: the buffer's own byte codes
+        "é\x81 the and é\x85 ü \x82 para é",
+        "Ele não é o que disse, não é da casa, é do pai",
+        "Non è vero che è la casa nel bosco è",
+        "Für mich ist das nicht für dich und für sie",
+        "Ωmega µ ª º ǅ ſ the of and",
+        "ÀÉÎÕÜ àéîõü the and of",
     ]
     check(texts)
 
@@ -172,7 +179,8 @@ def test_languages_on_each_language_and_script():
 _ALPHABET = st.sampled_from(
     list("abcdeilnorstuAEILNOT0129_ \n\t.,'-?")
     + list("’“”•–—°×·\xa0\u2028\u0345")  # separators, and one that folds into a letter
-    + list("éèüãÉÈÜÃñßſﬁK²½")  # Latin letters, digits that are words, folding oddities
+    + list("éèüãÉÈÜÃñßſﬁK²½µªǅ")  # Latin letters, digits that are words, folding oddities
+    + list("\x80\x81\x82\x83\x84\x85")  # C1 controls: the bytes the vote codes letters as
     + list("中ひカ한ЖΣσع")  # other scripts
 )
 _WORD = st.one_of(
@@ -187,7 +195,7 @@ _TEXT = st.lists(_WORD, max_size=40).flatmap(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(_TEXT, max_size=30))
 def test_languages_on_random_text(texts):
     check(texts)
@@ -215,3 +223,25 @@ def test_languages_of_a_long_batch_in_chunks():
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_languages_of_tiny_batches(n):
     check(["the cat and the dog"] * n)
+
+
+_PROBLEM_TEXT = st.text(
+    st.sampled_from(list("ab the and \n\t\x00\x07\x1f\x7fé\ufffd’Ã©â€™")), max_size=20
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PROBLEM_TEXT, max_size=12))
+def test_text_stats_add_many_is_add_one_by_one(texts):
+    """The batch (one control-character pass over all texts, languages at once) counts and
+    keeps the examples that adding each text in turn does."""
+    from forge.data.report.common import TextStats
+
+    one, many = TextStats(), TextStats()
+    where = [["train", str(i)] for i in range(len(texts))]
+    for t, w in zip(texts, where, strict=True):
+        one.add(t, w)
+    many.add_many(texts, where)
+    assert list(many.languages.items()) == list(one.languages.items())
+    assert list(many.encoding.items()) == list(one.encoding.items())
+    assert many.examples == one.examples

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from forge.config.quality import DedupConfig
 from forge.data.dedup import find_duplicates, key_table
 from forge.data.report.stats import (
+    _NOT_CONTROL,
     EXAMPLES,
     distribution,
     encoding_problems,
@@ -42,11 +43,16 @@ class TextStats:
     def add_many(self, texts: list[str], wheres: list[Any]) -> None:
         """`add` for each text in order (the languages guessed for the whole batch at once)."""
         counts = self.languages
+        # control characters (NUL too) looked for once over the whole batch: most have none,
+        # and then an ASCII text has no problem at all
+        utf8 = b"".join([t.encode("utf-8", "surrogatepass") for t in texts])
+        control = bool(utf8.translate(None, _NOT_CONTROL))
         for text, where, lang in zip(texts, wheres, languages(texts), strict=True):
             counts[lang] += 1
-            found = encoding_problems(text)
-            if found:
-                self._encoding(text, where, found)
+            if control or not text.isascii():
+                found = encoding_problems(text)
+                if found:
+                    self._encoding(text, where, found)
 
     def _encoding(self, text: str, where: Any, found: list[str]) -> None:
         for code in found:

@@ -109,8 +109,9 @@ class RowStats:
         s["chars"].append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
         picked, where = [], []
         convs: ConversationStats = s["convs"]
+        stride = self.stride
         for text, msgs, rid in zip(texts, messages, ids, strict=True):
-            if not measured(rid, self.stride):
+            if stride != 1 and not measured(rid, stride):
                 continue
             if msgs is not None:
                 convs.add(msgs)

@@ -128,13 +128,27 @@ def language(text: str) -> str:
 
 # -- language of many texts at once ----------------------------------------------------------
 # Most texts are ASCII, or ASCII plus characters that are no part of a word (quotes, dashes,
-# bullets, degree signs): for those, language() is the stopword vote over the ASCII words of
-# the sample, and `languages` finds those words for a whole batch with numpy, without a Python
-# object per word. A text it cannot vouch for (a non-ASCII letter or digit, or a tie between
-# languages that only first-seen order settles) goes to language() itself.
+# bullets, degree signs) or Latin letters below U+0250: for those, language() is the stopword
+# vote over the words of the case-folded sample, and `languages` finds those words for a whole
+# batch with numpy, without a Python object per word. Each non-ASCII character becomes one
+# byte first (see _char_code). A text it cannot vouch for (another script, a letter whose case
+# folding is not one character, a tie between languages that only first-seen order settles)
+# goes to language() itself.
 _SAMPLE = 2000
 _LANG_NAMES = tuple(_STOPWORDS)  # column order of the vote counts; "en" first
-assert max(len(w) for w in _LANGS_OF_BYTES) <= 8  # a stopword fits the integer of a word
+# the non-ASCII letters of stopwords, each as one byte from 0x80; 0x84: any other non-ASCII
+# letter, 0x85: any other non-ASCII word character that is no letter (digits such as "²")
+_STOP_LETTERS = {ch: chr(0x80 + k) for k, ch in enumerate("èéüã")}
+_OTHER_LETTER, _OTHER_WORD = "\x84", "\x85"
+assert {ch for w in _LANGS_OF for ch in w if not ch.isascii()} <= set(_STOP_LETTERS)
+
+
+def _stop_bytes(word: str) -> bytes:
+    return "".join(_STOP_LETTERS.get(ch, ch) for ch in word).encode("latin-1")
+
+
+_STOP_BYTES = {_stop_bytes(w): langs for w, langs in _LANGS_OF.items()}
+assert max(len(w) for w in _STOP_BYTES) <= 8  # a stopword fits the integer of a word
 
 
 def _word_code(word: bytes) -> int:
@@ -143,8 +157,8 @@ def _word_code(word: bytes) -> int:
     return int.from_bytes(word[:8], "little")
 
 
-_STOPS = sorted(_LANGS_OF_BYTES, key=_word_code)
-_STOP_LANGS = np.array([[lang in _LANGS_OF_BYTES[w] for w in _STOPS] for lang in _LANG_NAMES])
+_STOPS = sorted(_STOP_BYTES, key=_word_code)
+_STOP_LANGS = np.array([[lang in _STOP_BYTES[w] for w in _STOPS] for lang in _LANG_NAMES])
 # a collision-free multiplicative hash of the stopword codes: slot -> stopword number + 1 (0:
 # no stopword) and the code it holds
 _HASH_BITS = 12
@@ -166,16 +180,37 @@ def _stop_hash() -> tuple[np.uint64, np.ndarray, np.ndarray]:
 
 _HASH_MULT, _HASH_NUMBER, _HASH_CODE = _stop_hash()
 _LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], np.uint64)
-_SEPARATOR: dict[str, bool] = {}
-"""Non-ASCII character -> whether it splits words and nothing else: not a `\\w` character,
-and neither is anything its case folding gives (U+0345 folds to a Greek letter)."""
+# the buffer's bytes: ASCII word characters (lower case) and the non-ASCII ones of _char_code
+# stay, every other byte becomes a space
+_VOTE_BYTES = bytes(c if c in _WORD_BYTES or 0x80 <= c <= 0x85 else 32 for c in range(256))
+_CHAR_CODE: dict[str, str | None] = {}
 
 
-def _separator(ch: str) -> bool:
-    ok = _SEPARATOR.get(ch)
-    if ok is None:
-        ok = _SEPARATOR[ch] = not _WORD.search(ch) and not _WORD.search(ch.casefold())
-    return ok
+def _char_code(ch: str) -> str | None:
+    """The one character a non-ASCII character stands for in the vote's buffer, or None when
+    the vote cannot take it. `?` (no word character): neither it nor its case folding is a
+    `\\w` character (U+0345 folds to a Greek letter); a letter below U+0250 (a Latin one, which
+    the script count adds to the Latin letters) or a word character that is no letter: its case
+    folding, when that is one character of the same kind, as an ASCII letter, a stopword's
+    letter, or _OTHER_LETTER / _OTHER_WORD."""
+    if ch in _CHAR_CODE:
+        return _CHAR_CODE[ch]
+    fold = ch.casefold()
+    code: str | None = None
+    if not _WORD.search(ch):
+        code = None if _WORD.search(fold) else "?"
+    elif len(fold) == 1 and _WORD.match(fold) and fold.isalpha() == ch.isalpha():
+        if ch.isalpha():
+            if ord(ch) < 0x250:
+                code = fold if fold.isascii() else _STOP_LETTERS.get(fold, _OTHER_LETTER)
+        elif not fold.isascii() and fold not in _STOP_LETTERS:
+            code = _OTHER_WORD
+    _CHAR_CODE[ch] = code
+    return code
+
+
+def _c1_first(pair: tuple[str, Any]) -> bool:
+    return pair[0] > _OTHER_WORD
 
 
 def languages(texts: list[str]) -> list[str]:
@@ -185,13 +220,21 @@ def languages(texts: list[str]) -> list[str]:
     where: list[int] = []
     for i, text in enumerate(texts):
         sample = text[:_SAMPLE]
-        if not sample.isascii() and not all(
-            _separator(ch) for ch in set(_NON_ASCII.findall(sample))
-        ):
-            out[i] = language(text)
-            continue
-        # each separator becomes "?", one byte per character like the ASCII ones
-        batch.append(sample.encode("ascii", "replace"))
+        if sample.isascii():
+            batch.append(sample.encode())
+        else:
+            chars = set(_NON_ASCII.findall(sample))
+            codes = [_char_code(ch) for ch in chars]
+            if None in codes:
+                out[i] = language(text)
+                continue
+            if all(c == "?" for c in codes):
+                batch.append(sample.encode("ascii", "replace"))  # "?" for each character
+            else:
+                # U+0080..U+0085 first (separators): later codes would be taken for them
+                for ch, code in sorted(zip(chars, codes, strict=True), key=_c1_first):
+                    sample = sample.replace(ch, code)  # type: ignore[arg-type]
+                batch.append(sample.encode("latin-1"))
         where.append(i)
     for lo in range(0, len(batch), _VOTE_CHUNK):
         votes = _vote_many(batch[lo : lo + _VOTE_CHUNK])
@@ -204,12 +247,13 @@ _VOTE_CHUNK = 1024  # samples per numpy pass: a few MB of buffers
 
 
 def _vote_many(samples: list[bytes]) -> list[str | None]:
-    """The guess for each sample (ASCII): `unknown` without letters, else the stopword vote;
-    None where a tie needs first-seen order (the caller asks language())."""
+    """The guess for each sample (one byte per character, see _char_code): `unknown` without
+    letters, else the stopword vote; None where a tie needs first-seen order (the caller asks
+    language())."""
     n = len(samples)
     # one buffer, lower case, every byte that is no word character a space; a space before
     # each sample ends the words of the one before
-    buf = (b" " + b" ".join(samples)).lower().translate(_ASCII_WORDS) + b" " * 8
+    buf = (b" " + b" ".join(samples)).lower().translate(_VOTE_BYTES) + b" " * 8
     a = np.frombuffer(buf, np.uint8)
     word = a != 32
     edges = np.flatnonzero(word[1:] != word[:-1]) + 1  # word starts and ends, alternating
@@ -220,8 +264,8 @@ def _vote_many(samples: list[bytes]) -> list[str | None]:
     first[1:] += 1
     words = np.diff(np.searchsorted(starts, first), append=len(starts))
     # the bytes from the space before each sample to the end of its last byte: a letter among
-    # them (a word byte from "a" up, all but the digits and "_" being lower-case letters)
-    letters = np.logical_or.reduceat(a >= 97, first - 1)
+    # them (a word byte from "a" up but _OTHER_WORD; below "a" are the digits and "_")
+    letters = np.logical_or.reduceat((a >= 97) & (a != ord(_OTHER_WORD)), first - 1)
     sample_of = np.repeat(np.arange(n), words)
     # each word as an integer (the 8 bytes read at its start, cut to its length), looked up
     # among the stopwords
