@@ -95,3 +95,40 @@ def test_trained_left_is_a_scan_of_the_labels(kept, dropped, window):
         labels[a:b] = [False] * len(labels[a:b])
     lo, hi = window
     assert _trained_left(kept, dropped, lo, hi) == any(labels[lo:hi])
+
+
+def reference_trainable_indexes(conv, policy):
+    msgs = conv.messages
+    assistants = [i for i, m in enumerate(msgs) if m.role == "assistant"]
+    if policy == "all_assistant":
+        base = set(assistants)
+    elif policy == "last_assistant":
+        base = set(assistants[-1:])
+    else:
+        base = set(range(len(msgs)))
+    for i, m in enumerate(msgs):
+        if m.train is True:
+            base.add(i)
+        elif m.train is False:
+            base.discard(i)
+    excluded = [i for i, m in enumerate(msgs) if m.train is False]
+    return sorted(base), excluded
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["system", "user", "assistant", "tool"]),
+            st.sampled_from([None, None, True, False]),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["all_assistant", "last_assistant", "all"]),
+)
+def test_trainable_indexes_as_before(shape, policy):
+    from forge.chat.conversation import Conversation, Message
+    from forge.chat.encode import trainable_indexes
+
+    conv = Conversation([Message(role, "x", train=train) for role, train in shape])
+    assert trainable_indexes(conv, policy) == reference_trainable_indexes(conv, policy)

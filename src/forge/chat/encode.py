@@ -44,6 +44,9 @@ def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[
     """(messages to train on, messages explicitly excluded) under a policy and `train` flags."""
     msgs = conv.messages
     assistants = [i for i, m in enumerate(msgs) if m.role == "assistant"]
+    if policy in ("all_assistant", "last_assistant") and all(m.train is None for m in msgs):
+        # the common case, no train flags: the policy's own choice, already in order
+        return assistants if policy == "all_assistant" else assistants[-1:], []
     if policy == "all_assistant":
         base = set(assistants)
     elif policy == "last_assistant":
@@ -181,8 +184,8 @@ def _plan(finder: SpanFinder, conv: Conversation, msgs: list[dict], result, poli
         spans = finder.spans(msgs, text, pos, every, wanted)
     except MaskError as e:
         return Rejected("mask_error", str(e))
-    trainset = set(train)
     if policy == "all":
+        trainset = set(train)
         keep = [(0, len(text))] if text else []
         drop = [(s.start, s.end) for s in spans if s.index not in trainset]
     else:
