@@ -8,7 +8,9 @@ shard that process runs.
 
 from __future__ import annotations
 
+import gc
 import itertools
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,10 @@ class _ChatParts:
     def write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
         if not rows:
             return
+        with _gc_paused():
+            self._write(split, rows)
+
+    def _write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
         encs = [r[0] for r in rows]
         ids = [e.input_ids for e in encs]
         lens = np.fromiter(map(len, ids), np.int64, len(ids))
@@ -275,7 +281,26 @@ def _record(raw: bytes, kind: str) -> Any:
     return Conversation.from_dict(d), d["messages"]
 
 
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector paused: a batch's rows are many acyclic objects (token id
+    and label lists of hundreds of items each) that its collections would scan again and again
+    while they live, between encoding and writing; they are freed by reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
+    with _gc_paused():
+        return _encode_chat_rows(template, tok, items, pre, max_tokens, rejects)
+
+
+def _encode_chat_rows(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
     from forge.chat import encode_conversations
 
     convs = [it[0][0] for it in items]
