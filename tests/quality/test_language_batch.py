@@ -172,6 +172,8 @@ def test_languages_on_each_language_and_script():
         "Für mich ist das nicht für dich und für sie",
         "Ωmega µ ª º ǅ ſ the of and",
         "ÀÉÎÕÜ àéîõü the and of",
+        "\ud800 the and of it",  # a lone surrogate (as surrogateescape leaves them)
+        "\udcff é the and of it \ud83d",
     ]
     check(texts)
 
@@ -245,3 +247,9 @@ def test_text_stats_add_many_is_add_one_by_one(texts):
     assert list(many.languages.items()) == list(one.languages.items())
     assert list(many.encoding.items()) == list(one.encoding.items())
     assert many.examples == one.examples
+
+
+def test_encoding_problems_with_a_lone_surrogate():
+    assert encoding_problems("a\ud800\x07 b") == ["control_chars"]
+    assert encoding_problems("\x00\ud800") == ["nul_byte"]
+    assert encoding_problems("\ud800 plain") == []
