@@ -43,7 +43,7 @@ class Message:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:
-        return _message(d) if cls is Message else cls(**_message_args(d))
+        return _message(d, cls)
 
 
 @dataclass(slots=True)
@@ -88,21 +88,9 @@ class Conversation:
         )
 
 
-def _message_args(d: dict[str, Any]) -> dict[str, Any]:
-    # content is always a str here (None reads as ""); to_dict gives None back where it counts
-    return {
-        "role": d["role"],
-        "content": d.get("content") or "",
-        "name": d.get("name"),
-        "tool_calls": d.get("tool_calls"),
-        "tool_call_id": d.get("tool_call_id"),
-        "train": d.get("train"),
-        "reasoning": d.get("reasoning_content", d.get("reasoning")),
-    }
-
-
 def _message(d: dict[str, Any], new: Any = Message) -> Message:
-    """Message.from_dict, with positional arguments (once per message of every row)."""
+    """Message.from_dict, with positional arguments (once per message of every row). content
+    is always a str here (None reads as ""); to_dict gives None back where it counts."""
     get = d.get
     return new(
         d["role"],

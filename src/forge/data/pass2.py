@@ -86,13 +86,14 @@ class _ChatParts:
         self.row_stats = row_stats
         """forge.data.report.partial.RowStats, or None when no report is wanted."""
 
-    def write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
+    def write(self, split: str, rows: list[tuple[Any, bytes, str, list[dict]]]) -> None:
+        """Rows: (Encoded, the messages as JSON bytes, row id, the messages)."""
         if not rows:
             return
         with _gc_paused():
             self._write(split, rows)
 
-    def _write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
+    def _write(self, split: str, rows: list[tuple[Any, bytes, str, list[dict]]]) -> None:
         encs = [r[0] for r in rows]
         ids = [e.input_ids for e in encs]
         lens = np.fromiter(map(len, ids), np.int64, len(ids))

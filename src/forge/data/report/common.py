@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 from forge.config.quality import DedupConfig
 from forge.data.dedup import find_duplicates, key_table
 from forge.data.report.stats import (
-    _NOT_CONTROL,
     EXAMPLES,
+    any_control_chars,
     distribution,
     encoding_problems,
     language,
@@ -45,8 +45,7 @@ class TextStats:
         counts = self.languages
         # control characters (NUL too) looked for once over the whole batch: most have none,
         # and then an ASCII text has no problem at all
-        utf8 = b"".join([t.encode("utf-8", "surrogatepass") for t in texts])
-        control = bool(utf8.translate(None, _NOT_CONTROL))
+        control = any_control_chars(texts)
         for text, where, lang in zip(texts, wheres, languages(texts), strict=True):
             counts[lang] += 1
             if control or not text.isascii():

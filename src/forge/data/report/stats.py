@@ -61,6 +61,7 @@ for _lang, _words in _STOPWORDS.items():
     for _w in _words.split():
         _LANGS_OF[_w] = (*_LANGS_OF.get(_w, ()), _lang)
 _WORD = re.compile(r"\w+")
+_SAMPLE = 2000  # the characters of a text its language is guessed from
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 # ASCII text: `\w+` words are the runs of [0-9A-Za-z_], and casefold is lower; words as bytes,
 # split in C (every other byte becomes a space), looked up in the ASCII stopwords
@@ -88,7 +89,7 @@ def language(text: str) -> str:
     Returns an ISO 639-1 code (en, es, fr, de, it, pt, nl, zh, ja, ko, el, ar, he, hi, th),
     `cyrillic`, `latin-other`, or `unknown` (no letters).
     """
-    sample = text[:2000]
+    sample = text[:_SAMPLE]
     raw = sample.encode("utf-8", "surrogatepass")
     # ASCII letters: what deleting them takes away (bytes.translate is a C loop; non-ASCII
     # characters encode to bytes >= 0x80, never deleted)
@@ -134,7 +135,6 @@ def language(text: str) -> str:
 # byte first (see _char_code). A text it cannot vouch for (another script, a letter whose case
 # folding is not one character, a tie between languages that only first-seen order settles)
 # goes to language() itself.
-_SAMPLE = 2000
 _LANG_NAMES = tuple(_STOPWORDS)  # column order of the vote counts; "en" first
 # the non-ASCII letters of stopwords, each as one byte from 0x80; 0x84: any other non-ASCII
 # letter, 0x85: any other non-ASCII word character that is no letter (digits such as "²")
@@ -318,6 +318,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # every byte but the control characters (NUL included): deleting them leaves a text's control
 # characters, in one C pass over its UTF-8 (where bytes below 0x80 are ASCII characters only)
 _NOT_CONTROL = bytes(c for c in range(256) if not _CONTROL.match(chr(c)) and c != 0)
+
+
+def any_control_chars(texts: list[str]) -> bool:
+    """Whether any of the texts holds a control character or NUL (encoding_problems would
+    report it), in one pass over all of them."""
+    utf8 = b"".join([t.encode("utf-8", "surrogatepass") for t in texts])
+    return bool(utf8.translate(None, _NOT_CONTROL))
 
 
 def encoding_problems(text: str) -> list[str]:
