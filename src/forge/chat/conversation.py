@@ -43,16 +43,7 @@ class Message:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:
-        # content is always a str here (None reads as ""); to_dict gives None back where it counts
-        return cls(
-            role=d["role"],
-            content=d.get("content") or "",
-            name=d.get("name"),
-            tool_calls=d.get("tool_calls"),
-            tool_call_id=d.get("tool_call_id"),
-            train=d.get("train"),
-            reasoning=d.get("reasoning_content", d.get("reasoning")),
-        )
+        return _message(d, cls)
 
 
 @dataclass(slots=True)
@@ -89,9 +80,24 @@ class Conversation:
     def from_dict(cls, d: dict[str, Any]) -> Conversation:
         src = d.get("source")
         return cls(
-            messages=[Message.from_dict(m) for m in d["messages"]],
-            tools=d.get("tools"),
-            id=d.get("id"),
-            source=(src[0], int(src[1])) if src else None,
-            meta=dict(d.get("meta") or {}),
+            [_message(m) for m in d["messages"]],
+            d.get("tools"),
+            d.get("id"),
+            (src[0], int(src[1])) if src else None,
+            dict(d.get("meta") or {}),
         )
+
+
+def _message(d: dict[str, Any], new: Any = Message) -> Message:
+    """Message.from_dict, with positional arguments (once per message of every row). content
+    is always a str here (None reads as ""); to_dict gives None back where it counts."""
+    get = d.get
+    return new(
+        d["role"],
+        get("content") or "",
+        get("name"),
+        get("tool_calls"),
+        get("tool_call_id"),
+        get("train"),
+        get("reasoning_content", get("reasoning")),
+    )

@@ -44,6 +44,9 @@ def trainable_indexes(conv: Conversation, policy: str) -> tuple[list[int], list[
     """(messages to train on, messages explicitly excluded) under a policy and `train` flags."""
     msgs = conv.messages
     assistants = [i for i, m in enumerate(msgs) if m.role == "assistant"]
+    if policy in ("all_assistant", "last_assistant") and all(m.train is None for m in msgs):
+        # the common case, no train flags: the policy's own choice, already in order
+        return assistants if policy == "all_assistant" else assistants[-1:], []
     if policy == "all_assistant":
         base = set(assistants)
     elif policy == "last_assistant":
@@ -181,8 +184,8 @@ def _plan(finder: SpanFinder, conv: Conversation, msgs: list[dict], result, poli
         spans = finder.spans(msgs, text, pos, every, wanted)
     except MaskError as e:
         return Rejected("mask_error", str(e))
-    trainset = set(train)
     if policy == "all":
+        trainset = set(train)
         keep = [(0, len(text))] if text else []
         drop = [(s.start, s.end) for s in spans if s.index not in trainset]
     else:
@@ -194,28 +197,46 @@ def _plan(finder: SpanFinder, conv: Conversation, msgs: list[dict], result, poli
 def _labels(enc, text, keep, drop, bos_id, max_length, truncation) -> Encoded | Rejected:
     ids = enc.ids
     n = len(ids)
+    # a template and its data both wrote bos: keep one, so the model never sees "<s><s>"
+    start = 1 if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id else 0
+    end = n
+    if max_length is not None and n - start > max_length:
+        if truncation == "drop":
+            return Rejected("too_long", f"{n - start} tokens > max_length {max_length}")
+        end = start + max_length
     labels = [IGNORE] * n
+    kept, dropped = [], []
     for a, b in keep:
         if b > a:
             ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = ids[ta:tb]
+            kept.append((ta, tb))
     for a, b in drop:
         if b > a:
             ta, tb = _token_range(enc, n, a, b)
             labels[ta:tb] = [IGNORE] * (tb - ta)
-    start = 0
-    if bos_id is not None and n > 1 and ids[0] == bos_id and ids[1] == bos_id:
-        # a template and its data both wrote bos: keep one, so the model never sees "<s><s>"
-        start = 1
-    if start:
-        ids, labels = ids[start:], labels[start:]
-        n -= start
-    if max_length is not None and n > max_length:
-        if truncation == "drop":
-            return Rejected("too_long", f"{n} tokens > max_length {max_length}")
-        ids, labels = ids[:max_length], labels[:max_length]
-    if labels.count(IGNORE) == len(labels):
+            dropped.append((ta, tb))
+    if not _trained_left(kept, dropped, start, end):
         return Rejected(
             "no_trainable_tokens", "no token of this conversation is trained under the policy"
         )
+    if start or end < n:
+        ids, labels = ids[start:end], labels[start:end]
     return Encoded(input_ids=ids, labels=labels, text=text)
+
+
+def _trained_left(kept: list, dropped: list, lo: int, hi: int) -> bool:
+    """Whether a token in [lo, hi) is in a kept range and in no dropped one: a label that is not
+    IGNORE once the ranges are applied (token ids are never negative), without scanning the
+    labels."""
+    dropped = sorted(dropped)
+    for ta, tb in kept:
+        p, b = max(ta, lo), min(tb, hi)
+        for da, db in dropped:
+            if p >= b or da > p:
+                break  # past the range, or p is in no dropped range
+            if db > p:
+                p = db  # p is dropped: the first token after this dropped range
+        if p < b:
+            return True
+    return False

@@ -86,7 +86,8 @@ def has_markers(text: str) -> bool:
 def has_marker_chars(messages: list[dict]) -> bool:
     for m in messages:
         c = m.get("content")
-        if isinstance(c, str) and _MARKER_CHARS.search(c):
+        # every marker character is non-ASCII: an ASCII content (most) needs no search
+        if isinstance(c, str) and not c.isascii() and _MARKER_CHARS.search(c):
             return True
     return False
 

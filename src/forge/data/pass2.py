@@ -8,7 +8,9 @@ shard that process runs.
 
 from __future__ import annotations
 
+import gc
 import itertools
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +65,17 @@ def copies(row_id: int, weight: float, seed: int) -> int:
     return whole + (u < frac)
 
 
-def _lists(seqs: list[list[int]], dtype: Any, pa_type: pa.DataType) -> tuple[pa.Array, Any]:
-    """(a list array of `seqs`, the flat values as numpy)."""
-    offsets = np.zeros(len(seqs) + 1, np.int32)
-    np.cumsum([len(s) for s in seqs], out=offsets[1:])
-    flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype, int(offsets[-1]))
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa_type)), flat
+def _lists(
+    seqs: list[list[int]], dtype: Any, pa_type: pa.DataType, offsets: pa.Array | None = None
+) -> tuple[pa.Array, Any]:
+    """(a list array of `seqs`, the flat values as numpy); `offsets`, when given, are the
+    Arrow offsets of their lengths."""
+    if offsets is None:
+        off = np.zeros(len(seqs) + 1, np.int32)
+        np.cumsum([len(s) for s in seqs], out=off[1:])
+        offsets = pa.array(off)
+    flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype, offsets[-1].as_py())
+    return pa.ListArray.from_arrays(offsets, pa.array(flat, pa_type)), flat
 
 
 class _ChatParts:
@@ -79,24 +86,29 @@ class _ChatParts:
         self.row_stats = row_stats
         """forge.data.report.partial.RowStats, or None when no report is wanted."""
 
-    def write(self, split: str, rows: list[tuple[Any, str, str, list[dict]]]) -> None:
+    def write(self, split: str, rows: list[tuple[Any, bytes, str, list[dict]]]) -> None:
+        """Rows: (Encoded, the messages as JSON bytes, row id, the messages)."""
         if not rows:
             return
-        ids = [r[0].input_ids for r in rows]
-        lens = np.fromiter((len(x) for x in ids), np.int64, len(ids))
+        with _gc_paused():
+            self._write(split, rows)
+
+    def _write(self, split: str, rows: list[tuple[Any, bytes, str, list[dict]]]) -> None:
+        encs = [r[0] for r in rows]
+        ids = [e.input_ids for e in encs]
+        lens = np.fromiter(map(len, ids), np.int64, len(ids))
         offsets = np.zeros(len(rows) + 1, np.int32)
         np.cumsum(lens, out=offsets[1:])
-        id_arr, _ = _lists(ids, np.int32, pa.int32())
-        label_arr, flat_labels = _lists([r[0].labels for r in rows], np.int32, pa.int32())
-        texts = [r[0].text for r in rows]
+        pa_offsets = pa.array(offsets)
+        id_arr, _ = _lists(ids, np.int32, pa.int32(), pa_offsets)
+        label_arr, flat_labels = _lists([e.labels for e in encs], np.int32, pa.int32(), pa_offsets)
+        texts = [e.text for e in encs]
         row_ids = [r[2] for r in rows]
         table = pa.Table.from_arrays(
             [
                 id_arr,
                 label_arr,
-                pa.ListArray.from_arrays(
-                    pa.array(offsets), pa.array(np.ones(int(offsets[-1]), np.int8))
-                ),
+                pa.ListArray.from_arrays(pa_offsets, pa.array(np.ones(int(offsets[-1]), np.int8))),
                 pa.array(texts, pa.string()),
                 pa.array([r[1] for r in rows], pa.string()),
                 pa.array(row_ids, pa.string()),
@@ -270,7 +282,26 @@ def _record(raw: bytes, kind: str) -> Any:
     return Conversation.from_dict(d), d["messages"]
 
 
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector paused: a batch's rows are many acyclic objects (token id
+    and label lists of hundreds of items each) that its collections would scan again and again
+    while they live, between encoding and writing; they are freed by reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
+    with _gc_paused():
+        return _encode_chat_rows(template, tok, items, pre, max_tokens, rejects)
+
+
+def _encode_chat_rows(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
     from forge.chat import encode_conversations
 
     convs = [it[0][0] for it in items]
@@ -278,16 +309,21 @@ def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, 
         template, tok, convs, policy=pre.mask, max_length=max_tokens, truncation=pre.truncation
     )
     kept, trunc = [], 0
+    min_tokens = pre.filters.min_tokens
+    long = max_tokens if max_tokens is not None and pre.truncation == "truncate" else None
+    dumps = orjson.dumps
     for ((_, msgs), rid_s, path, line, rid), res in zip(items, results, strict=False):
         if not hasattr(res, "input_ids"):
             rejects.add(path, line, "encode", res.reason, getattr(res, "detail", ""), rid)
             continue
-        if len(res.input_ids) < pre.filters.min_tokens:
-            rejects.add(path, line, "encode", "too_few_tokens", f"{len(res.input_ids)} tokens", rid)
+        n = len(res.input_ids)
+        if n < min_tokens:
+            rejects.add(path, line, "encode", "too_few_tokens", f"{n} tokens", rid)
             continue
-        if max_tokens is not None and len(res.input_ids) >= max_tokens:
-            trunc += pre.truncation == "truncate"
-        kept.append((res, orjson.dumps(msgs, default=str).decode(), rid_s, msgs))
+        if long is not None and n >= long:
+            trunc += 1
+        # the messages column as UTF-8 JSON bytes (Arrow takes them for a string column as is)
+        kept.append((res, dumps(msgs, default=str), rid_s, msgs))
     return kept, trunc
 
 

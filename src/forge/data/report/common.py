@@ -15,9 +15,11 @@ from forge.config.quality import DedupConfig
 from forge.data.dedup import find_duplicates, key_table
 from forge.data.report.stats import (
     EXAMPLES,
+    any_control_chars,
     distribution,
     encoding_problems,
     language,
+    languages,
     snippet,
 )
 from forge.data.shardio import SCRATCH_PARQUET
@@ -36,7 +38,23 @@ class TextStats:
 
     def add(self, text: str, where: Any) -> None:
         self.languages[language(text)] += 1
-        for code in encoding_problems(text):
+        self._encoding(text, where, encoding_problems(text))
+
+    def add_many(self, texts: list[str], wheres: list[Any]) -> None:
+        """`add` for each text in order (the languages guessed for the whole batch at once)."""
+        counts = self.languages
+        # control characters (NUL too) looked for once over the whole batch: most have none,
+        # and then an ASCII text has no problem at all
+        control = any_control_chars(texts)
+        for text, where, lang in zip(texts, wheres, languages(texts), strict=True):
+            counts[lang] += 1
+            if control or not text.isascii():
+                found = encoding_problems(text)
+                if found:
+                    self._encoding(text, where, found)
+
+    def _encoding(self, text: str, where: Any, found: list[str]) -> None:
+        for code in found:
             self.encoding[code] += 1
             ex = self.examples.setdefault(code, [])
             if len(ex) < EXAMPLES:

@@ -46,7 +46,7 @@ def measured_text(messages: list[dict[str, Any]] | None, text: str | None) -> st
     """The text measured and compared for a row, as dedup compares rows: `role: content` per
     message (the rendered text would add the template's markers to every row)."""
     if messages:
-        return "\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in messages)
+        return "\n".join([f"{x.get('role')}: {x.get('content') or ''}" for x in messages])
     return text or ""
 
 
@@ -107,13 +107,18 @@ class RowStats:
         s["tokens"].append(np.asarray(tokens, np.int64))
         s["trainable"].append(np.asarray(trainable, np.int64))
         s["chars"].append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
+        picked, where = [], []
+        convs: ConversationStats = s["convs"]
+        stride = self.stride
         for text, msgs, rid in zip(texts, messages, ids, strict=True):
-            if not measured(rid, self.stride):
+            if stride != 1 and not measured(rid, stride):
                 continue
-            s["measured"] += 1
             if msgs is not None:
-                s["convs"].add(msgs)
-            s["text"].add(measured_text(msgs, text), [split, rid])
+                convs.add(msgs)
+            picked.append(measured_text(msgs, text))
+            where.append([split, rid])
+        s["measured"] += len(picked)
+        s["text"].add_many(picked, where)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"version": VERSION, "stride": self.stride, "splits": {}}
