@@ -4,8 +4,6 @@ import json
 from collections import Counter
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -296,37 +294,70 @@ def test_balance_cap_and_upsample(tmp_path, keys_writer):
 
 @pytest.mark.parametrize("cap", [1000, 3], ids=["all-pairs", "large-buckets"])
 def test_leakage_from_dedups_band_files_equals_its_own(shared_data, tmp_path, keys_writer, cap):
-    """The global step hands near dedup's band files to the leakage check (a superset of the
-    rows it checks); the result equals the check's own LSH over the kept rows alone, here
-    with many near pairs across splits (the splits keep the near duplicates)."""
+    """The global step hands near dedup's band files and star-wise buckets to the leakage
+    check; over dedup's kept rows the result equals the check's own LSH over those rows
+    alone (with a cap of 3 most clusters are compared star-wise, and some near pairs among
+    the kept rows are never compared by dedup)."""
     rows = json.loads((shared_data / "chat/alpaca_5000.json").read_text())[:1500]
     texts = [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in rows]
-    texts += [t.replace(" the ", " a ", 1) for t in texts[:400]]  # near duplicates
-    for k in range(6):  # clusters of 7 near copies: buckets past a cap of 3
-        texts += [t + f" (copy {k})" for t in texts[:60]]
+    words = [t.split() for t in texts[:80]]
+    for k in range(8):  # clusters of near copies drifting from their first row
+        texts += [" ".join(w[: len(w) - 2 * k] + ["x"] * k) for w in words]
     texts += texts[:50]  # exact duplicates
-    cfg = DedupConfig(max_bucket_pairs=cap)
+    # two-value bands: buckets of loosely similar rows, many past the cap
+    cfg = DedupConfig(max_bucket_pairs=cap, bands=16, rows=2, num_perm=32)
     files = keys_writer(tmp_path / "k", texts, cfg, shards=3)
     from forge.data.dedup import find_duplicates
 
     bands = tmp_path / "bands"
     removed = find_duplicates(files, cfg, tmp_path / "w", keep_bands=bands)
-    assert bands.is_dir() and removed.num_rows > 400
-    # the splits leave out the exact duplicates and every third row (cluster heads among
-    # them): fewer rows than the band files hold, so the candidates must come from the kept
-    # rows only (a large bucket's pairs are its rows against the lowest and the next one)
-    ids = pa.concat_tables(pq.read_table(f, columns=["row_id"]) for f in files)["row_id"]
-    exact = removed.filter(pc.equal(removed["kind"], "exact"))["row_id"]
-    drop = set(exact.to_pylist()) | {i for i in ids.to_pylist() if i % 3 == 0}
-    splits = assign_splits(
-        files,
-        pa.table({"row_id": pa.array(sorted(drop), pa.int64())}),
-        SplitConfig(validation=0.2, test=0.2),
-        0,
-        tmp_path / "w",
-    )
+    assert (bands / "large-buckets.parquet").is_file() and removed.num_rows > 400
+    splits = assign_splits(files, removed, SplitConfig(validation=0.3, test=0.3), 0, tmp_path / "w")
     own = check_leakage(files, splits, cfg, tmp_path / "own")
     reused = check_leakage(files, splits, cfg, tmp_path / "reused", bands)
-    print("OWN", own["near_pairs"], own["exact_pairs"], "REUSED", reused["near_pairs"])
     assert own == reused
-    assert own["near_pairs"] > 50 and own["exact_pairs"] == 0
+    if cap == 3:
+        assert pq.read_table(bands / "large-buckets.parquet").num_rows > 100
+
+
+def test_candidates_of_the_recorded_large_buckets(tmp_path, keys_writer):
+    """`record_large` keeps the buckets compared star-wise; `only_large` finds exactly their
+    pairs (each row against the bucket's lowest and its predecessor by id)."""
+    from collections import defaultdict
+
+    from forge.data.dedup.lsh import LARGE, candidate_pairs, connect, write_bands
+
+    base = [
+        "packing",
+        "many",
+        "short",
+        "sequences",
+        "into",
+        "one",
+        "context",
+        "window",
+        "saves",
+        "padding",
+    ]
+    texts = [" ".join(base[: 6 + i % 5] + [f"w{i % 7}"]) for i in range(120)]
+    cfg = DedupConfig(max_bucket_pairs=3, bands=16, rows=2, num_perm=32)
+    files = keys_writer(tmp_path / "k", texts, cfg)
+    bands = write_bands(files, cfg, tmp_path / "bands")
+    con = connect(tmp_path / "a", cfg)
+    candidate_pairs(con, bands, 3, record_large=True)
+    every = set(con.sql("SELECT a, b FROM pairs").fetchall())
+    large = {(r["band"], r["bucket"]) for r in pq.read_table(bands / LARGE).to_pylist()}
+    con = connect(tmp_path / "b", cfg)
+    candidate_pairs(con, bands, 3, only_large=True)
+    got = set(con.sql("SELECT a, b FROM pairs").fetchall())
+    members = defaultdict(list)
+    for f in sorted(bands.glob("band-*.parquet")):
+        band = int(f.stem.split("-")[1])
+        for r in pq.read_table(f).to_pylist():
+            members[(band, r["bucket"])].append(r["row_id"])
+    want = set()
+    for key in large:
+        ids = sorted(members[key])
+        assert len(ids) > 3
+        want |= {(ids[0], x) for x in ids[1:]} | set(zip(ids, ids[1:], strict=False))
+    assert large and got == want and got <= every

@@ -73,11 +73,12 @@ def find_duplicates(
             give_back()
         nr_ids = nr_keep = np.zeros(0, dtype=np.int64)
         bands = None
+        keep = keep_bands is not None
         if cfg.near:
             bands = write_bands(key_files, cfg, work / "bands", skip=ex_ids)
             give_back()
             if bands is not None:
-                candidate_pairs(con, bands, cfg.max_bucket_pairs)
+                candidate_pairs(con, bands, cfg.max_bucket_pairs, record_large=keep)
                 give_back()
                 comp = Components(np.sort(SignatureStore(bands, cfg.num_perm).ids))
                 for a, b, _ in iter_verified(con, bands, cfg):

@@ -175,23 +175,48 @@ def _band_groups(bands_dir: Path) -> list[list[tuple[int, Path]]]:
     return [numbered[i : i + per] for i in range(0, len(numbered), per)]
 
 
+LARGE = "large-buckets.parquet"
+"""(band, bucket) of the buckets a candidate search compared star-wise (more rows than the
+cap), kept next to the band files when asked (`record_large`)."""
+
+
 def candidate_pairs(
-    con: duckdb.DuckDBPyConnection, bands_dir: Path, cap: int, only: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    bands_dir: Path,
+    cap: int,
+    only: str | None = None,
+    record_large: bool = False,
+    only_large: bool = False,
 ) -> None:
     """Create table `pairs(a, b)` (a < b, distinct) from rows sharing a band bucket; with
     `only` (a table of the connection with a `row_id` column), among those rows alone, as if
-    the band files held no other.
+    the band files held no other. `record_large` writes the buckets compared star-wise to
+    LARGE in `bands_dir`; `only_large` searches only the buckets an earlier search recorded
+    there (see forge.data.split.check_leakage for when that is the same answer).
 
     The bands are queried a group at a time (see _band_groups): a bucket never spans two
     bands, so each group's pairs are complete on their own, and only the union of all groups
     is made distinct at the end. Memory stays that of one group whatever the input size.
     """
     con.execute("CREATE OR REPLACE TABLE cand (a BIGINT, b BIGINT)")
-    where = f" WHERE row_id IN (SELECT row_id FROM {only})" if only else ""
+    if record_large:
+        con.execute("CREATE OR REPLACE TABLE large (band SMALLINT, bucket BIGINT)")
+    if only_large:
+        con.execute(
+            "CREATE OR REPLACE TABLE large AS SELECT band, bucket FROM "
+            f"read_parquet({sql_str(bands_dir / LARGE)})"
+        )
+
+    def where(band: int) -> str:
+        found = [f"row_id IN (SELECT row_id FROM {only})"] if only else []
+        if only_large:
+            found.append(f"bucket IN (SELECT bucket FROM large WHERE band = {band})")
+        return " WHERE " + " AND ".join(found) if found else ""
+
     for group in _band_groups(bands_dir):
         parts = " UNION ALL ".join(
             f"SELECT {band}::SMALLINT AS band, bucket, row_id FROM read_parquet({sql_str(f)})"
-            + where
+            + where(band)
             for band, f in group
         )
         con.execute(
@@ -226,7 +251,15 @@ def candidate_pairs(
             )
             """
         )
+        if record_large:
+            con.execute(
+                f"INSERT INTO large SELECT DISTINCT band, bucket FROM members WHERE n > {cap}"
+            )
     con.execute("DROP TABLE IF EXISTS members")
+    if record_large:
+        con.execute(f"COPY large TO {sql_str(bands_dir / LARGE)} (FORMAT PARQUET)")
+    if record_large or only_large:
+        con.execute("DROP TABLE large")
     # made distinct in parts of about _DISTINCT_ROWS candidates (by a's residue, so a pair's
     # copies meet in one part): one DISTINCT over the 30M candidates of 2M rows ran out of
     # the default 128MB instead of spilling, and the global step ran again with more memory

@@ -40,11 +40,14 @@ def check_leakage(
     """{"exact_pairs", "near_pairs", "examples": [{"a", "b", "split_a", "split_b", "kind",
     "similarity"}], "ok"} over the rows of `splits` (Table(row_id, split)).
 
-    `bands`: LSH band files and signatures of a set of rows holding every row of `splits`
-    that has a signature (what near dedup made with the same config, find_duplicates'
-    `keep_bands`): the candidates are then taken from them among the rows of `splits`, the
-    same pairs as from band files of those rows alone, without reading the key tables'
-    signatures and hashing the bands again."""
+    `bands`: what near dedup left with the same config (find_duplicates' `keep_bands`):
+    its band files and signatures, which hold every row of `splits` that has a signature,
+    and the buckets it compared star-wise. Only those buckets are searched, among the rows of
+    `splits`: a bucket dedup compared all-pairs had every pair of its kept rows verified with
+    the same threshold, and none passed (a pair that passes is one cluster, which keeps one
+    row), so it cannot hold a near leak. The pairs verified are then the same as a search of
+    every bucket of the kept rows alone finds, without reading the key tables' signatures
+    and hashing the bands again."""
     key_files = [Path(f) for f in key_files]
     work = Path(workdir) / "leakage"
     out: dict[str, Any] = {"exact_pairs": 0, "near_pairs": 0, "examples": [], "ok": True}
@@ -82,7 +85,8 @@ def check_leakage(
                 )
         if cfg.near:
             only = None
-            if bands is not None:
+            reuse = bands is not None
+            if reuse:
                 # the kept rows, as a table of the database (a registered Arrow table would
                 # be scanned again for every band)
                 con.execute("CREATE OR REPLACE TABLE kept AS SELECT row_id FROM s")
@@ -91,7 +95,7 @@ def check_leakage(
                 keep = np.sort(s.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64))
                 bands = write_bands(key_files, cfg, work / "bands", only=keep)
             if bands is not None:
-                candidate_pairs(con, bands, cfg.max_bucket_pairs, only)
+                candidate_pairs(con, bands, cfg.max_bucket_pairs, only, only_large=reuse)
                 vp = work / "verified.parquet"
                 schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("j", pa.float64())])
                 # the verified pairs go to disk as they come: with dedup off there can be
