@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forge.data.model_side import eot_id
-from forge.data.shardio import Ctx, atomic_write_bytes, read_stats, shard_dir
-from forge.heap import give_back
+from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
 
 SPLIT_ORDER = ("train", "validation", "test")
 ROW_GROUP = 8192
@@ -41,95 +40,37 @@ def concat_rejected(work: Path, n_shards: int, out: Path) -> int:
     return n
 
 
-class _SplitFile:
-    """One split's Parquet file, written under a temporary name from the shards' parts in
-    shard order, in row groups of about ROW_GROUP rows whatever the shard sizes: memory holds
-    one row group."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.writer: pq.ParquetWriter | None = None
-        self.buf: list[pa.Table] = []
-        self.held = 0
-
-    def add(self, part: Path) -> None:
-        pf = pq.ParquetFile(part)
-        for g in range(pf.num_row_groups):
-            t = pf.read_row_group(g, use_threads=False)
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.tmp, t.schema)
-            self.buf.append(t)
-            self.held += t.num_rows
-            if self.held >= ROW_GROUP:
-                self.writer.write_table(pa.concat_tables(self.buf))
-                self.buf, self.held = [], 0
-
-    def close(self) -> None:
-        if self.buf and self.writer is not None:
-            self.writer.write_table(pa.concat_tables(self.buf))
-            self.buf = []
-        if self.writer is not None:
-            self.writer.close()
-
-
-class StreamedSplits:
-    """The chat splits' Parquet files, written while pass 2 runs: each finished shard's parts
-    are appended as soon as every shard before it is in (`shard_done`), so the concatenation
-    overlaps the workers instead of following them. The bytes are those the final step writes
-    after pass 2 (same parts, same order, same row groups); `finish` renames the files into
-    place. Not for packed data, which is packed over the whole split at the end."""
-
-    def __init__(self, work: Path, out: Path, n_shards: int):
-        self.work, self.out, self.n = work, out, n_shards
-        self.next = 0
-        self.ready: set[int] = set()
-        self.files: dict[str, _SplitFile] = {}
-
-    def shard_done(self, index: int) -> None:
-        self.ready.add(index)
-        while self.next in self.ready:
-            self.ready.discard(self.next)
-            folder = shard_dir(self.work, "pass2", self.next)
-            for split in read_stats(self.work, "pass2", self.next)["splits"]:
-                if split not in self.files:
-                    self.files[split] = _SplitFile(self.out / f"{split}.parquet.tmp")
-                self.files[split].add(folder / f"{split}.parquet")
-            self.next += 1
-            # this process holds it beside the workers: what a shard's row groups took goes
-            # back to the system at once
-            give_back()
-
-    def finish(self) -> set[str]:
-        """Close and rename every split's file; the splits written."""
-        if self.next != self.n:
-            raise RuntimeError(f"pass 2 streamed {self.next} of {self.n} shards")
-        for split, f in self.files.items():
-            f.close()
-            f.tmp.replace(self.out / f"{split}.parquet")
-        return set(self.files)
-
-
-def _chat_split(
-    work: Path, n_shards: int, split: str, out: Path, ctx: Ctx, streamed: bool = False
-) -> list[str]:
+def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> list[str]:
+    parts = [shard_dir(work, "pass2", i) / f"{split}.parquet" for i in range(n_shards)]
+    parts = [p for p in parts if p.exists()]
     target = out / f"{split}.parquet"
+    tmp = out / f"{split}.parquet.tmp"
     files = [target.name]
-    if not streamed:
-        parts = [shard_dir(work, "pass2", i) / f"{split}.parquet" for i in range(n_shards)]
-        parts = [p for p in parts if p.exists()]
-        tmp = out / f"{split}.parquet.tmp"
-        if ctx.pre.packing.enabled:
-            from forge.data.pack import pack_table
+    if ctx.pre.packing.enabled:
+        from forge.data.pack import pack_table
 
-            table = pa.concat_tables(pq.read_table(p) for p in parts)
-            length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
-            pq.write_table(pack_table(table, length), tmp)
-        else:
-            f = _SplitFile(tmp)
-            for p in parts:
-                f.add(p)
-            f.close()
-        tmp.replace(target)
+        table = pa.concat_tables(pq.read_table(p) for p in parts)
+        length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
+        pq.write_table(pack_table(table, length), tmp)
+    else:
+        # row groups of about ROW_GROUP rows whatever the shard sizes: memory holds one
+        writer, buf, held = None, [], 0
+        for p in parts:
+            pf = pq.ParquetFile(p)
+            for g in range(pf.num_row_groups):
+                t = pf.read_row_group(g)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, t.schema)
+                buf.append(t)
+                held += t.num_rows
+                if held >= ROW_GROUP:
+                    writer.write_table(pa.concat_tables(buf))
+                    buf, held = [], 0
+        if buf:
+            writer.write_table(pa.concat_tables(buf))
+        if writer is not None:
+            writer.close()
+    tmp.replace(target)
     if "jsonl" in ctx.pre.outputs:
         jtmp = out / f"{split}.jsonl.tmp"
         with open(jtmp, "wb") as w:
@@ -189,18 +130,15 @@ def token_stats(work: Path, n_shards: int, split: str) -> dict[str, Any]:
 
 
 def write_outputs(
-    ctx: Ctx, splits: set[str], tok: Any, dtype: Any, streamed: StreamedSplits | None = None
+    ctx: Ctx, splits: set[str], tok: Any, dtype: Any
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    """The outputs of every split (`streamed`: the chat files pass 2 already wrote)."""
     work, out = Path(ctx.work), Path(ctx.out)
     n = len(ctx.plan.shards)
     files: dict[str, list[str]] = {}
     tokens: dict[str, Any] = {}
-    if streamed is not None:
-        streamed.finish()
     for split in ordered_splits(splits):
         if ctx.plan.kind == "chat":
-            files[split] = _chat_split(work, n, split, out, ctx, streamed is not None)
+            files[split] = _chat_split(work, n, split, out, ctx)
         else:
             files[split] = _token_split(work, n, split, out, tok, dtype)
         tokens[split] = token_stats(work, n, split)
@@ -232,7 +170,7 @@ def clear_outputs(out: Path) -> None:
     for p in out.glob("*.jsonl"):
         p.unlink()
     for p in out.glob("*.tmp"):
-        p.unlink()  # a split file a killed run was writing
+        p.unlink()  # a file a killed run was writing
     for name in ("manifest.json", "report.json", "report.html", "report-stats.json"):
         (out / name).unlink(missing_ok=True)
     for d in ("tokens", "tokenizer"):

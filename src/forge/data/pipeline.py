@@ -126,7 +126,7 @@ def prepare(
         plan = build_plan(cfg.data, pre)
     # load the template and tokenizer before touching any output: a mistake there stops here
     tpl, tok = _model_hashes(cfg, plan.kind)
-    from forge.data.final import StreamedSplits, clear_outputs, concat_rejected, write_outputs
+    from forge.data.final import clear_outputs, concat_rejected, write_outputs
 
     if not resumed:
         if work.exists():
@@ -165,14 +165,7 @@ def prepare(
             progress.note("global step: deduplication and splits")
             in_child(_global_step, work, n, pre)
         info = orjson.loads((gdir / "done").read_bytes())
-        # chat splits are concatenated while pass 2 runs, shard by shard in order
-        streamed = (
-            StreamedSplits(work, out, n)
-            if plan.kind == "chat" and not pre.packing.enabled
-            else None
-        )
-        done = streamed.shard_done if streamed is not None else None
-        s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress, done)
+        s2 = _run_stage(ex, "pass2", run_pass2, ctx, n, progress)
     finally:
         ex.close()
 
@@ -180,7 +173,7 @@ def prepare(
     splits = {s for st in s2 for s in st["splits"]}
     from forge.data.pass2 import token_dtype
 
-    files, tokens = write_outputs(ctx, splits, tok, token_dtype(tok.vocab_size), streamed)
+    files, tokens = write_outputs(ctx, splits, tok, token_dtype(tok.vocab_size))
     n_rejected = concat_rejected(work, n, out)
     from forge.data.model_side import save_tokenizer
 
@@ -248,27 +241,15 @@ def prepare(
 
 
 def _run_stage(
-    ex: Any,
-    stage: str,
-    fn: Callable,
-    ctx: Ctx,
-    n: int,
-    progress: Progress,
-    done: Callable[[int], None] | None = None,
+    ex: Any, stage: str, fn: Callable, ctx: Ctx, n: int, progress: Progress
 ) -> list[dict[str, Any]]:
-    """Run the stage's unfinished shards; `done(i)` is called for every finished shard
-    (first those an earlier run finished, then each as it finishes)."""
     todo = [i for i in range(n) if not is_done(ctx.work, stage, i)]
     progress.stage(stage, n)
     for i in range(n):
         if i not in todo:
             progress.shard(stage, read_stats(ctx.work, stage, i))
-            if done is not None:
-                done(i)
-    for i, stats in ex.map(fn, ctx, todo):
+    for _, stats in ex.map(fn, ctx, todo):
         progress.shard(stage, stats)
-        if done is not None:
-            done(i)
     return [read_stats(ctx.work, stage, i) for i in range(n)]
 
 
