@@ -107,10 +107,8 @@ def test_blind_builtins_render_the_same_marked():
     assert len(proven) >= 5, proven
 
 
-def test_blind_reference_templates_render_the_same_marked(reference_dir):
-    """The public templates of real models: where one is proven blind, the whole battery
-    (without tools) renders the same marked and plain."""
-    proven = 0
+def _blind_references(reference_dir):
+    """(template, special tokens) of each public model template proven blind."""
     for name, fam in builtin.FAMILIES.items():
         if not fam.reference:
             continue
@@ -120,9 +118,16 @@ def test_blind_reference_templates_render_the_same_marked(reference_dir):
         t = ChatTemplate(name=f"ref:{name}", source_text=text, source="file")
         specials = builtin_template(name).special_tokens
         if SpanFinder(t, **specials).blind:
-            proven += 1
-            _marked_equals_plain(t, specials)
-    assert proven > 0
+            yield t, specials
+
+
+def test_blind_reference_templates_render_the_same_marked(reference_dir):
+    """The public templates of real models: where one is proven blind, the whole battery
+    (without tools) renders the same marked and plain."""
+    proven = list(_blind_references(reference_dir))
+    for t, specials in proven:
+        _marked_equals_plain(t, specials)
+    assert proven
 
 
 # -- skeletons: one Jinja render per conversation shape -------------------------------------
@@ -171,19 +176,10 @@ def test_skeletons_render_the_battery_as_jinja_does():
 
 def test_skeleton_reference_templates(reference_dir):
     """The public templates of real models that are proven blind."""
-    proven = 0
-    for name, fam in builtin.FAMILIES.items():
-        if not fam.reference:
-            continue
-        text = (reference_dir / fam.reference).read_text(encoding="utf-8")
-        if fam.reference_pretty:
-            text = builtin.strip_pretty(text)
-        t = ChatTemplate(name=f"ref:{name}", source_text=text, source="file")
-        specials = builtin_template(name).special_tokens
-        if SpanFinder(t, **specials).blind:
-            proven += 1
-            _battery_same(t, specials)
-    assert proven > 0
+    proven = list(_blind_references(reference_dir))
+    for t, specials in proven:
+        _battery_same(t, specials)
+    assert proven
 
 
 TWICE = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}|{{ m['content'] }}{% endfor %}"

@@ -222,8 +222,10 @@ def rendered_blind(render: Any) -> bool:
 
 
 SLOT = "\ue005"
-"""Stands for a message's content in a skeleton render, followed by the message's index."""
-_ID0 = 0xE100
+"""Stands for a message's content in a skeleton render, followed by the message's index as
+one character from _SLOT_ID0 on (SpanFinder.render sends no more messages than markers.py's
+MAX_MESSAGES, so the index stays in the private-use area)."""
+_SLOT_ID0 = 0xE100
 _MAX_SHAPES = 4096
 
 
@@ -329,7 +331,7 @@ class Skeletons:
     def _build(self, messages: list[dict]) -> tuple[list[str], list[int]] | None:
         if any(SLOT in v for m in messages for v in m.values() if isinstance(v, str)):
             return None
-        probe = [{**m, "content": SLOT + chr(_ID0 + i)} for i, m in enumerate(messages)]
+        probe = [{**m, "content": SLOT + chr(_SLOT_ID0 + i)} for i, m in enumerate(messages)]
         try:
             rendered = self._render(probe)
         except Exception:
@@ -337,7 +339,7 @@ class Skeletons:
         parts = rendered.split(SLOT)
         pieces, slots = [parts[0]], []
         for part in parts[1:]:
-            i = ord(part[0]) - _ID0 if part else -1
+            i = ord(part[0]) - _SLOT_ID0 if part else -1
             if not 0 <= i < len(messages):
                 return None
             slots.append(i)

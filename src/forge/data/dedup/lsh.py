@@ -200,17 +200,17 @@ def candidate_pairs(
     """
     con.execute("CREATE OR REPLACE TABLE cand (a BIGINT, b BIGINT)")
     if record_large:
-        con.execute("CREATE OR REPLACE TABLE large (band SMALLINT, bucket BIGINT)")
+        con.execute("CREATE OR REPLACE TABLE star_buckets (band SMALLINT, bucket BIGINT)")
     if only_large:
         con.execute(
-            "CREATE OR REPLACE TABLE large AS SELECT band, bucket FROM "
+            "CREATE OR REPLACE TABLE star_buckets AS SELECT band, bucket FROM "
             f"read_parquet({sql_str(bands_dir / LARGE)})"
         )
 
     def where(band: int) -> str:
         found = [f"row_id IN (SELECT row_id FROM {only})"] if only else []
         if only_large:
-            found.append(f"bucket IN (SELECT bucket FROM large WHERE band = {band})")
+            found.append(f"bucket IN (SELECT bucket FROM star_buckets WHERE band = {band})")
         return " WHERE " + " AND ".join(found) if found else ""
 
     for group in _band_groups(bands_dir):
@@ -253,13 +253,13 @@ def candidate_pairs(
         )
         if record_large:
             con.execute(
-                f"INSERT INTO large SELECT DISTINCT band, bucket FROM members WHERE n > {cap}"
+                f"INSERT INTO star_buckets SELECT DISTINCT band, bucket FROM members WHERE n > {cap}"
             )
     con.execute("DROP TABLE IF EXISTS members")
     if record_large:
-        con.execute(f"COPY large TO {sql_str(bands_dir / LARGE)} (FORMAT PARQUET)")
+        con.execute(f"COPY star_buckets TO {sql_str(bands_dir / LARGE)} (FORMAT PARQUET)")
     if record_large or only_large:
-        con.execute("DROP TABLE large")
+        con.execute("DROP TABLE star_buckets")
     # made distinct in parts of about _DISTINCT_ROWS candidates (by a's residue, so a pair's
     # copies meet in one part): one DISTINCT over the 30M candidates of 2M rows ran out of
     # the default 128MB instead of spilling, and the global step ran again with more memory
