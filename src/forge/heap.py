@@ -1,4 +1,5 @@
-"""Giving freed memory back to the system, for long-lived processes (prepare workers, the index)."""
+"""Memory housekeeping for long-lived processes (prepare workers, the index): giving freed
+memory back to the system, and pausing the cycle collector over many acyclic objects."""
 
 from __future__ import annotations
 
@@ -37,3 +38,20 @@ def give_back() -> None:
     if pa is not None:
         with contextlib.suppress(Exception):  # an allocator without the call: nothing to give
             pa.default_memory_pool().release_unused()
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cycle collector off for the block and back on after (if it was on). For code
+    that makes many acyclic objects (rows, token id and label lists): they set the collector off
+    again and again, each time walking every live object, while reference counting frees them
+    anyway."""
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -7,7 +7,6 @@ the template writes the bos it wants, and a tokenizer that adds one too would do
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from forge.chat.spans import MaskError, SpanFinder
 from forge.chat.template import ChatTemplate
 from forge.chat.tokenizer import ChatTokenizer
 from forge.errors import ForgeError
+from forge.heap import gc_paused
 
 POLICIES = ("all_assistant", "last_assistant", "all")
 TRUNCATION = ("drop", "truncate")
@@ -120,13 +120,8 @@ def encode_conversations(
     # while this thread renders chunk k+1 and masks chunk k-1. The cyclic garbage collector is
     # paused meanwhile: the results are many acyclic lists, and it would rescan them again and
     # again as they pile up (a quarter of forge's own time in the benchmark).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         _pipeline(finder, tok, convs, policy, out, finish)
-    finally:
-        if was_enabled:
-            gc.enable()
     return out
 
 

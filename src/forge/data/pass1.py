@@ -7,7 +7,6 @@ an OASST tree can yield several conversations).
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from forge.data.oasst import MAX_PATHS
 from forge.data.read import RawError, iter_records
 from forge.data.records import TextDoc
 from forge.data.shardio import SCRATCH_PARQUET, Ctx, begin, commit, stage_counts
+from forge.heap import gc_paused
 
 BATCH = 2000
 STAGES = ("read", "normalize", "clean", "filter")
@@ -105,13 +105,8 @@ def run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
     # The rows make no reference cycles (reference counting frees them), but their many small
     # objects set off the cycle collector again and again, each time walking the live objects:
     # 3-10% of a shard's time. It is off for the shard and back on after.
-    gc_on = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _run_pass1(ctx, index)
-    finally:
-        if gc_on:
-            gc.enable()
 
 
 def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
@@ -154,7 +149,7 @@ def _run_pass1(ctx: Ctx, index: int) -> dict[str, Any]:
         src = plan.sources[f.source]
         expand_ids = src.format == "oasst" and src.oasst_paths == "all"
         fmt, fields, oasst_paths = src.format, src.fields, src.oasst_paths
-        file_bits = f.index << 40  # row_id(f.index, i) == file_bits | i
+        file_bits = row_id(f.index, 0)  # row_id(f.index, i) == file_bits | i
         for rec_index, line, obj in iter_records(
             f.path,
             f.encoding,

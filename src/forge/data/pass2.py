@@ -8,9 +8,7 @@ shard that process runs.
 
 from __future__ import annotations
 
-import gc
 import itertools
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from forge.data.globalstep import read_range
 from forge.data.model_side import eot_id
 from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
 from forge.data.shardio import PARTS_PARQUET, Ctx, begin, commit, shard_dir, stage_counts
+from forge.heap import gc_paused
 
 CHAT_SCHEMA = pa.schema(
     [
@@ -90,7 +89,7 @@ class _ChatParts:
         """Rows: (Encoded, the messages as JSON bytes, row id, the messages)."""
         if not rows:
             return
-        with _gc_paused():
+        with gc_paused():
             self._write(split, rows)
 
     def _write(self, split: str, rows: list[tuple[Any, bytes, str, list[dict]]]) -> None:
@@ -282,22 +281,8 @@ def _record(raw: bytes, kind: str) -> Any:
     return Conversation.from_dict(d), d["messages"]
 
 
-@contextmanager
-def _gc_paused():
-    """The cyclic garbage collector paused: a batch's rows are many acyclic objects (token id
-    and label lists of hundreds of items each) that its collections would scan again and again
-    while they live, between encoding and writing; they are freed by reference counting."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _encode_chat(template, tok, items, pre, max_tokens, rejects) -> tuple[list, int]:
-    with _gc_paused():
+    with gc_paused():
         return _encode_chat_rows(template, tok, items, pre, max_tokens, rejects)
 
 

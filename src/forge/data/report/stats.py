@@ -276,7 +276,10 @@ def _vote_many(samples: list[bytes]) -> list[str | None]:
     stop = _HASH_NUMBER[slot[hit]] - 1
     # stopwords per sample, then per language (a product with the stopword -> language table)
     of = sample_of[hit]
-    hits = np.stack([np.bincount(of[_STOP_LANGS[lang][stop]], minlength=n) for lang in range(7)], 1)
+    hits = np.stack(
+        [np.bincount(of[_STOP_LANGS[lang][stop]], minlength=n) for lang in range(len(_LANG_NAMES))],
+        1,
+    )
     best = hits.max(axis=1)
     ok = (best >= 2) & (best >= 0.05 * words)  # language()'s threshold, in the same floats
     winners = (hits == best[:, None]).sum(axis=1)
