@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from forge.data.pipeline import prepare
+from forge.data.shardio import OUTPUT_PARQUET, OUTPUT_ROW_GROUP
 
 from .conftest import make_cfg
 from .helpers import check_counts, rejected
@@ -28,6 +29,11 @@ def check_chat_rows(out, manifest):
             continue
         t = pq.read_table(out / files[0])
         assert t.num_rows == manifest["counts"]["splits"][split]
+        # the shards' parts joined as they are: their row groups, written with the outputs'
+        # options
+        md = pq.ParquetFile(out / files[0]).metadata
+        assert all(md.row_group(g).num_rows <= OUTPUT_ROW_GROUP for g in range(md.num_row_groups))
+        assert md.row_group(0).column(0).compression == OUTPUT_PARQUET["compression"].upper()
         assert t.schema.field("input_ids").type.value_type.bit_width == 32
         for row in t.to_pylist():
             assert row["text"]

@@ -62,3 +62,13 @@ def test_shard_rows_bounds_large_inputs_and_tiny_ones_stay_whole(tmp_path):
     assert 5 <= len(plan.shards) <= 7  # shard_rows is the bound when it is the smaller
     tiny = _plan(_jsonl(tmp_path / "c.jsonl", MIN_SHARD_ROWS))
     assert len(tiny.shards) == 1
+
+
+def test_a_remainder_is_spread_over_the_shards(tmp_path):
+    # 20.4 shards' worth of rows: not 19 shards of 1,000 rows and a last one of 1,400. The
+    # ranges are equal in bytes, and the rows grow longer down the file ("question 20399")
+    plan = _plan(_jsonl(tmp_path / "d.jsonl", 20_400), shard_rows=1_000)
+    rows = _rows(plan)
+    assert sum(rows) == 20_400
+    assert len(rows) == 20
+    assert max(rows) < 1.1 * min(rows)

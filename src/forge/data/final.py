@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forge.data.model_side import eot_id
+from forge.data.pqjoin import join
 from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
 
 SPLIT_ORDER = ("train", "validation", "test")
-ROW_GROUP = 8192
 
 
 def ordered_splits(names: set[str]) -> list[str]:
@@ -53,23 +53,9 @@ def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> l
         length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
         pq.write_table(pack_table(table, length), tmp)
     else:
-        # row groups of about ROW_GROUP rows whatever the shard sizes: memory holds one
-        writer, buf, held = None, [], 0
-        for p in parts:
-            pf = pq.ParquetFile(p)
-            for g in range(pf.num_row_groups):
-                t = pf.read_row_group(g)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, t.schema)
-                buf.append(t)
-                held += t.num_rows
-                if held >= ROW_GROUP:
-                    writer.write_table(pa.concat_tables(buf))
-                    buf, held = [], 0
-        if buf:
-            writer.write_table(pa.concat_tables(buf))
-        if writer is not None:
-            writer.close()
+        # the parts are written with the outputs' options: their row groups are copied as
+        # they are, not read and encoded again
+        join(parts, tmp)
     tmp.replace(target)
     if "jsonl" in ctx.pre.outputs:
         jtmp = out / f"{split}.jsonl.tmp"

@@ -23,7 +23,15 @@ from forge.chat.conversation import Conversation
 from forge.data.globalstep import read_range
 from forge.data.model_side import eot_id
 from forge.data.pass1 import BATCH, _Rejects, record_from_bytes
-from forge.data.shardio import PARTS_PARQUET, Ctx, begin, commit, shard_dir, stage_counts
+from forge.data.shardio import (
+    OUTPUT_PARQUET,
+    OUTPUT_ROW_GROUP,
+    Ctx,
+    begin,
+    commit,
+    shard_dir,
+    stage_counts,
+)
 from forge.heap import gc_paused
 
 CHAT_SCHEMA = pa.schema(
@@ -81,6 +89,8 @@ class _ChatParts:
     def __init__(self, tmp: Path, row_stats: Any = None):
         self.tmp = tmp
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.held: dict[str, list[pa.Table]] = {}
+        """Tables not yet written, per split: a row group takes OUTPUT_ROW_GROUP rows."""
         self.lengths: dict[str, list[int]] = {}
         self.row_stats = row_stats
         """forge.data.report.partial.RowStats, or None when no report is wanted."""
@@ -114,11 +124,10 @@ class _ChatParts:
             ],
             schema=CHAT_SCHEMA,
         )
-        if split not in self.writers:
-            self.writers[split] = pq.ParquetWriter(
-                self.tmp / f"{split}.parquet", CHAT_SCHEMA, **PARTS_PARQUET
-            )
-        self.writers[split].write_table(table)
+        held = self.held.setdefault(split, [])
+        held.append(table)
+        if sum(len(t) for t in held) >= OUTPUT_ROW_GROUP:
+            self._flush(split)
         self.lengths.setdefault(split, []).extend(lens.tolist())
         if self.row_stats is not None:
             # trainable tokens per row: label != -100, summed between the row offsets
@@ -126,7 +135,17 @@ class _ChatParts:
             trainable = mark[offsets[1:]] - mark[offsets[:-1]]
             self.row_stats.add(split, lens, trainable, texts, [r[3] for r in rows], row_ids)
 
+    def _flush(self, split: str) -> None:
+        table = pa.concat_tables(self.held.pop(split, []))
+        if split not in self.writers:
+            self.writers[split] = pq.ParquetWriter(
+                self.tmp / f"{split}.parquet", CHAT_SCHEMA, **OUTPUT_PARQUET
+            )
+        self.writers[split].write_table(table, row_group_size=OUTPUT_ROW_GROUP)
+
     def close(self) -> None:
+        for split in list(self.held):
+            self._flush(split)
         for w in self.writers.values():
             w.close()
 

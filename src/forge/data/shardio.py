@@ -26,10 +26,11 @@ SCRATCH_PARQUET: dict[str, Any] = {"compression": "none", "use_dictionary": Fals
 (records and key tables between the passes, band buckets, decisions): no dictionary and no
 compression, which cost more CPU to write and read than the disk they save. Values read
 back are the same whatever the options, so the outputs do not depend on them."""
-PARTS_PARQUET: dict[str, Any] = {"compression": "lz4", "use_dictionary": False}
-"""Writer options for the pass-2 parts (token ids, labels, text per shard, concatenated
-into the outputs by the final step, which writes with its own options): lz4 is almost free
-and halves what a large run keeps on disk between pass 2 and the final step."""
+OUTPUT_PARQUET: dict[str, Any] = {"compression": "snappy", "use_dictionary": True}
+"""Writer options for the chat outputs (pyarrow's defaults, which readers expect). Pass 2
+writes each shard's part with them, in row groups of OUTPUT_ROW_GROUP rows or the shard's
+last ones, and the final step joins the parts' row groups as they are (forge.data.pqjoin)."""
+OUTPUT_ROW_GROUP = 4096
 
 
 @dataclass
