@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import xxhash
 from tokenizers import Tokenizer
@@ -49,6 +50,15 @@ class ChatTokenizer:
                     "fix tokenizer_config.json, or set model.special_tokens in forge.yaml",
                 )
         self.adds_bos = self._post_processor_adds_bos()
+
+    def byte_lengths(self) -> Any:
+        """Bytes per token id when encodings tile their text's bytes (byte-level BPE), else
+        None (forge.chat.bytetiles); worked out once."""
+        if not hasattr(self, "_byte_lengths"):
+            from forge.chat.bytetiles import byte_lengths
+
+            self._byte_lengths = byte_lengths(self.tokenizer)
+        return self._byte_lengths
 
     @property
     def vocab_size(self) -> int:

@@ -216,7 +216,9 @@ def join(parts: list[Path], target: Path) -> int:
         try:
             meta = decode(raw)
         except (IndexError, ValueError) as e:
-            raise ForgeError(f"{p}: its Parquet footer cannot be read ({e})", "write it again") from e
+            raise ForgeError(
+                f"{p}: its Parquet footer cannot be read ({e})", "write it again"
+            ) from e
         metas.append((p, meta, end))
     first = metas[0][1]
     same = [f for f in first if f[0] not in (_FMD_NUM_ROWS, _FMD_ROW_GROUPS)]
