@@ -30,7 +30,7 @@ OUTPUT_PARQUET: dict[str, Any] = {"compression": "snappy", "use_dictionary": Tru
 """Writer options for the chat outputs (pyarrow's defaults, which readers expect). Pass 2
 writes each shard's part with them, in row groups of OUTPUT_ROW_GROUP rows or the shard's
 last ones, and the final step joins the parts' row groups as they are (forge.data.pqjoin)."""
-OUTPUT_ROW_GROUP = 4096
+OUTPUT_ROW_GROUP = 2048
 
 
 @dataclass
