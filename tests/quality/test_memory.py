@@ -13,6 +13,7 @@ import pytest
 from forge.config.quality import DedupConfig, SplitConfig
 from forge.data import memory
 from forge.data.dedup import find_duplicates, key_schema, lsh
+from forge.data.dedup.keys import signature_array
 from forge.data.split import assign_splits, check_leakage
 from forge.errors import ForgeError
 
@@ -80,7 +81,7 @@ def _keys(folder, n: int, shard: int = 5000, seed: int = 0) -> list:
             {
                 "row_id": np.arange(s, s + m, dtype=np.int64),
                 "exact_hash": pa.array(eh, pa.uint64()),
-                "minhash": pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), 128),
+                "minhash": signature_array(sig),
                 "n_chars": np.full(m, 100, dtype=np.int64),
                 "stratum": pa.nulls(m, pa.string()),
                 "timestamp": pa.nulls(m, pa.int64()),

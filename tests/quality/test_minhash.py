@@ -190,11 +190,13 @@ def test_word_characters_are_the_regex_word_characters():
 @pytest.mark.parametrize("cfg", [DedupConfig(), DedupConfig(ngram="char", ngram_size=5)])
 def test_key_table_hashes_equal_the_plain_functions(cfg):
     from forge.data.dedup import exact_hash, key_table
+    from forge.data.dedup.keys import signatures
 
     texts = ODD_TEXTS + TEXTS + ["  Mixed   CASE\n\nand\twhitespace  "]
     table = key_table(list(range(len(texts))), texts, cfg)
     assert table["exact_hash"].to_pylist() == [exact_hash(t, cfg) for t in texts]
-    sig = np.array(table["minhash"].to_pylist(), dtype=np.uint32)
+    sig = signatures(table["minhash"])
+    assert table["minhash"].type.byte_width == 4 * cfg.num_perm
     for t, s in zip(texts, sig, strict=True):
         assert (s == reference_signature(t, cfg)).all(), t[:60]
     # a reused hasher (its work arrays kept from earlier batches) gives the same signatures
@@ -230,3 +232,24 @@ def test_space_characters_are_str_isspace():
     every = np.arange(0x110000, dtype=np.uint32)
     expected = np.array([chr(c).isspace() for c in range(0x110000)])
     assert (_is_space(every) == expected).all()
+
+
+def test_signature_column_round_trips_and_its_width_is_checked(tmp_path):
+    import pyarrow.parquet as pq
+
+    from forge.data.dedup import key_table
+    from forge.data.dedup.keys import signature_array, signatures
+    from forge.data.dedup.lsh import iter_signatures
+    from forge.errors import ForgeError
+
+    sig = np.random.default_rng(1).integers(0, 2**32, size=(50, 16), dtype=np.uint32)
+    col = signature_array(sig)
+    assert (signatures(col) == sig).all()
+    assert (signatures(col.slice(7, 20)) == sig[7:27]).all()  # an offset into the buffer
+    small = DedupConfig(num_perm=16, bands=8, rows=2)
+    table = key_table(list(range(3)), ["a b c", "d e f", "g h i"], small)
+    pq.write_table(table, tmp_path / "keys.parquet")
+    ((ids, got, _),) = list(iter_signatures([tmp_path / "keys.parquet"], 16))
+    assert ids.tolist() == [0, 1, 2] and (got == signatures(table["minhash"])).all()
+    with pytest.raises(ForgeError, match="another dedup config"):
+        list(iter_signatures([tmp_path / "keys.parquet"], 128))

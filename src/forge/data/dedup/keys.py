@@ -1,8 +1,13 @@
 """The pass-1 key table: what the global steps need to know about each row, and nothing more.
 
 Columns (docs/prepared-data.md, interfaces): `row_id` int64, `exact_hash` uint64, `minhash`
-fixed_size_list<uint32>[num_perm] (null when near dedup is off), `n_chars` int64, and the
-optional split keys `stratum` string, `timestamp` int64 (epoch seconds, UTC), `group` string.
+fixed_size_binary[4 * num_perm], the signature's uint32 values little-endian (null when near
+dedup is off), `n_chars` int64, and the optional split keys `stratum` string, `timestamp`
+int64 (epoch seconds, UTC), `group` string.
+
+The signature is one fixed-size binary value, not a list of uint32: Parquet stores a list
+with a repetition and a definition level per value, and decoding those made reading the
+signatures of 200k rows take 0.3-0.6 s; as binary it takes 0.015 s.
 """
 
 from __future__ import annotations
@@ -22,13 +27,34 @@ def key_schema(num_perm: int) -> pa.Schema:
         [
             ("row_id", pa.int64()),
             ("exact_hash", pa.uint64()),
-            ("minhash", pa.list_(pa.uint32(), num_perm)),
+            ("minhash", pa.binary(4 * num_perm)),
             ("n_chars", pa.int64()),
             ("stratum", pa.string()),
             ("timestamp", pa.int64()),
             ("group", pa.string()),
         ]
     )
+
+
+def signature_array(sig: np.ndarray) -> pa.Array:
+    """The `minhash` column of signatures (n, num_perm) uint32."""
+    sig = np.ascontiguousarray(sig, dtype="<u4")
+    width = 4 * sig.shape[1]
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), sig.shape[0], [None, pa.py_buffer(sig.tobytes())]
+    )
+
+
+def signatures(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Signatures (n, num_perm) uint32 of a `minhash` column without nulls."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.null_count:
+        raise ValueError("signatures of rows without one")
+    width = column.type.byte_width
+    data = np.frombuffer(column.buffers()[1], np.uint8)
+    data = data[column.offset * width : (column.offset + len(column)) * width]
+    return data.view("<u4").astype(np.uint32, copy=False).reshape(len(column), width // 4)
 
 
 def row_id(source_index: int, record_index: int) -> int:
@@ -52,10 +78,9 @@ def key_table(
     folded = fold_all(texts, cfg)
     hashes = pa.array([folded_hash(f) for f in folded], type=pa.uint64())
     if cfg.near:
-        sig = (hasher or MinHasher(cfg)).signatures_folded(folded)
-        minhash = pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), cfg.num_perm)
+        minhash = signature_array((hasher or MinHasher(cfg)).signatures_folded(folded))
     else:
-        minhash = pa.nulls(n, pa.list_(pa.uint32(), cfg.num_perm))
+        minhash = pa.nulls(n, pa.binary(4 * cfg.num_perm))
     cols = {
         "row_id": pa.array(ids),
         "exact_hash": hashes,

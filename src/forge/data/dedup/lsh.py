@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from forge.config.quality import DedupConfig
 from forge.data.dedup.hashing import mix64
+from forge.data.dedup.keys import signatures
 from forge.data.dedup.sigstore import SignatureStore, SignatureWriter
 from forge.data.memory import duckdb_limit, threads_for
 from forge.data.shardio import SCRATCH_PARQUET
@@ -93,17 +94,16 @@ def iter_signatures(
             mh = batch.column("minhash")
         if len(batch) == 0:
             continue
-        sig = mh.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
-        if sig.size != len(batch) * num_perm:
+        if getattr(mh.type, "byte_width", None) != 4 * num_perm:
             from forge.errors import ForgeError
 
             raise ForgeError(
-                f"key table minhash has {sig.size // len(batch)} values per row, the config "
-                f"says num_perm={num_perm}",
+                f"key table minhash is {mh.type}, the config says num_perm={num_perm} "
+                f"(fixed_size_binary[{4 * num_perm}])",
                 "prepare again: the key tables were written with another dedup config",
             )
         ids = batch.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
-        yield ids, sig.reshape(len(batch), num_perm), batch
+        yield ids, signatures(mh), batch
 
 
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
