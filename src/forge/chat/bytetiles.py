@@ -122,23 +122,20 @@ def token_ranges(
     bounds = np.zeros(len(flat) + 1, np.int64)  # byte where each token starts, then the end
     np.cumsum(lengths[flat], out=bounds[1:])
     base = bounds[first[:-1]]
-    total = bounds[first[1:]] - base
+    total = (bounds[first[1:]] - base).tolist()
     rows, starts, ends = [], [], []
     out: list[list[tuple[int, int]] | None] = []
     for k, (text, row_spans) in enumerate(zip(texts, spans, strict=True)):
-        if text.isascii():
-            size, pos = len(text), None
-        else:
-            pos = _byte_positions(text)
-            size = int(pos[-1])
-        if size != total[k]:
+        ascii_ = text.isascii()
+        if (len(text) if ascii_ else _utf8_len(text)) != total[k]:
             out.append(None)
             continue
         out.append([])
         for a, b in row_spans:
             rows.append(k)
-            starts.append(a if pos is None else pos[a])
-            ends.append(b if pos is None else pos[b])
+            # a few boundaries a row: the bytes before each, counted where they are needed
+            starts.append(a if ascii_ else _utf8_len(text[:a]))
+            ends.append(b if ascii_ else _utf8_len(text[:b]))
     if rows:
         r = np.asarray(rows, np.int64)
         at = base[r]
@@ -150,10 +147,5 @@ def token_ranges(
     return out
 
 
-def _byte_positions(text: str) -> np.ndarray:
-    """Byte offset of every character of `text` in UTF-8, and of its end."""
-    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    size = 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
-    pos = np.zeros(len(cp) + 1, np.int64)
-    np.cumsum(size, out=pos[1:])
-    return pos
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))

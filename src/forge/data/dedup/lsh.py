@@ -315,7 +315,7 @@ def iter_verified(
             both = (int(ia[s]), int(ib[s]))
             sa = store.rows(pa_[s:e], keep=both)
             sb = store.rows(pb_[s:e], keep=both)
-            est[s:e] = (sa == sb).mean(axis=1)
+            est[s:e] = np.count_nonzero(sa == sb, axis=1) / cfg.num_perm
         keep = est >= cfg.verify_threshold - 1e-12
         yield store.ids[pa_[keep]], store.ids[pb_[keep]], est[keep]
     con.execute("DROP TABLE pos_ab")
