@@ -33,6 +33,8 @@ _SPLITTERS = {"Split", "Digits"}
 def byte_lengths(tokenizer: Any) -> np.ndarray | None:
     """The bytes of text each token id stands for (int64, by id), or None when encodings of
     this tokenizer (a `tokenizers.Tokenizer`) do not tile their text's bytes this way."""
+    if not hasattr(tokenizer, "encode_batch_fast"):  # older versions of tokenizers
+        return None
     spec = json.loads(tokenizer.to_str())
     if not _qualifies(spec):
         return None

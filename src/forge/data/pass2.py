@@ -172,8 +172,9 @@ def token_dtype(vocab_size: int) -> Any:
 def run_pass2(ctx: Ctx, index: int) -> dict[str, Any]:
     """Process shard ``index``; returns its stats (also written as the shard's marker). The
     cycle collector is off for the shard, as in pass 1: the rows make no reference cycles,
-    and parsing them set it off again and again (a fifth of a shard's time under a
-    profiler)."""
+    and parsing them set it off again and again. In a process that has not frozen what it
+    imported (`--workers 1` runs shards in the main process) that was a fifth of a shard's
+    time."""
     with gc_paused():
         return _run_pass2(ctx, index)
 
