@@ -155,3 +155,37 @@ def test_a_file_that_is_not_parquet_is_refused(tmp_path):
     cut.write_bytes(data[:4] + data[-8:])  # a footer length longer than the file
     with pytest.raises(ForgeError, match="not a plain Parquet file"):
         pqjoin.join([cut], tmp_path / "j.parquet")
+
+
+def _with_ordinals(path):
+    """Rewrite a pyarrow file's footer with each row group's ordinal (field 7), as other
+    writers set it (pyarrow leaves it out)."""
+    raw, end = pqjoin._footer(path)
+    meta = pqjoin.decode(raw)
+    for k, rg in enumerate(next(f for f in meta if f[0] == 4)[2][1]):
+        rg.append([7, 4, k])  # i16
+    footer = pqjoin.encode(meta)
+    data = path.read_bytes()[:end]
+    path.write_bytes(data + footer + len(footer).to_bytes(4, "little") + b"PAR1")
+
+
+def _ordinals(path):
+    return [next((f[2] for f in rg if f[0] == 7), None) for rg in _row_groups(path)]
+
+
+def test_row_group_ordinals_are_numbered_again_and_left_out_past_32767(tmp_path):
+    paths = []
+    for k, n in enumerate([16_400, 16_400, 5]):
+        p = tmp_path / f"tiny-{k}.parquet"
+        pq.write_table(pa.table({"x": np.arange(n) + k * 16_400}), p, row_group_size=1)
+        _with_ordinals(p)
+        assert _ordinals(p) == list(range(n))
+        paths.append(p)
+    small = tmp_path / "small.parquet"
+    pqjoin.join([paths[2], paths[2]], small)
+    assert _ordinals(small) == list(range(10))
+    target = tmp_path / "joined.parquet"
+    assert pqjoin.join(paths[:2], target) == 32_800
+    assert pq.read_table(target)["x"].to_pylist() == list(range(32_800))
+    # a Thrift i16: the first 32,768 are numbered, the optional field is left out after them
+    assert _ordinals(target) == list(range(32_768)) + [None] * 32

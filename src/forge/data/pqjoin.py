@@ -244,8 +244,10 @@ def join(parts: list[Path], target: Path) -> int:
                     cmd = _get(chunk, _CC_META)
                     _shift(cmd and cmd[2], _CMD_OFFSETS, delta)
                 ordinal = _get(group, _RG_ORDINAL)
-                if ordinal is not None:
+                if ordinal is not None and len(groups) <= 0x7FFF:
                     ordinal[2] = len(groups)
+                elif ordinal is not None:  # an i16, and optional: left out past 32,767
+                    group.remove(ordinal)
                 groups.append(group)
             rows += _get(meta, _FMD_NUM_ROWS)[2]
         meta = []
