@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from forge.data.model_side import eot_id
 from forge.data.pqjoin import join
-from forge.data.shardio import Ctx, atomic_write_bytes, shard_dir
+from forge.data.shardio import OUTPUT_PARQUET, Ctx, atomic_write_bytes, shard_dir
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -51,7 +51,7 @@ def _chat_split(work: Path, n_shards: int, split: str, out: Path, ctx: Ctx) -> l
 
         table = pa.concat_tables(pq.read_table(p) for p in parts)
         length = ctx.pre.packing.max_length or ctx.max_tokens or ctx.model.max_length
-        pq.write_table(pack_table(table, length), tmp)
+        pq.write_table(pack_table(table, length), tmp, **OUTPUT_PARQUET)
     else:
         # the parts are written with the outputs' options: their row groups are copied as
         # they are, not read and encoded again
